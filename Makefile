@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JARS   := deploy/kafka/lib/.resolved
+
+.PHONY: demo test install jars lint typecheck check clean-state
+
+demo: install jars ## broker, topics, worker, sample city events, live alerts
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash deploy/demo.sh
+
+test: install jars ## unit and integration tests (starts its own Kafka from the jars)
+	$(BIN)/pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+jars: $(JARS)
+
+$(JARS): deploy/kafka/pom.xml
+	mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy hub connectors
+
+check: lint typecheck test
+
+clean-state: ## stop the local broker and forget its data
+	-$(BIN)/onenet broker stop
+	rm -rf .onenet

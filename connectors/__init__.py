@@ -1,0 +1,1 @@
+"""Connectors that bring departments' systems onto the hub's Kafka topics."""

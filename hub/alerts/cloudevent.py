@@ -1,0 +1,55 @@
+"""Alert changes as CloudEvents on the alerts topic (structured mode, JSON)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from hub.alerts.model import Alert, AlertChange
+
+ALERT_SOURCE = "urn:onenet:hub:correlator"
+
+
+def _rfc3339(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def change_id(change: AlertChange) -> str:
+    """Deterministic per change, so a re-emitted change after a restart is recognisably the same."""
+    a = change.alert
+    raw = (
+        f"{a.alert_id}|{change.kind}|{a.severity}|{a.status}|{len(a.evidence)}|{a.last_event_time}"
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def to_cloudevent(
+    change: AlertChange, *, time: datetime, source: str = ALERT_SOURCE
+) -> dict[str, Any]:
+    data = change.alert.model_dump(mode="json")
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": change_id(change),
+        "source": source,
+        "type": change.event_type,
+        "time": _rfc3339(time),
+        "subject": change.alert.alert_id,
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+    if change.alert.district:
+        event["district"] = change.alert.district
+    return event
+
+
+def encode(change: AlertChange, *, time: datetime, source: str = ALERT_SOURCE) -> bytes:
+    return orjson.dumps(to_cloudevent(change, time=time, source=source))
+
+
+def decode_alert(raw: bytes) -> tuple[str, Alert]:
+    """Parse an alert CloudEvent from the alerts topic: (event type, alert)."""
+    obj = orjson.loads(raw)
+    return str(obj["type"]), Alert.model_validate(obj["data"])

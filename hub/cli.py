@@ -1,0 +1,248 @@
+"""The `onenet` command. Exit codes scripts can trust: 0 ok, 1 failure or rejected input,
+2 usage error, 3 not running (status), 130 interrupted."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from hub.errors import UserError
+from hub.settings import Settings, get_settings
+from hub.topics import Topics
+
+app = typer.Typer(
+    help="OneNet Hub: departments' events in, city-operation alerts out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+topics_app = typer.Typer(help="Manage the hub's Kafka topics.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Read city-operation alerts.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(alerts_app, name="alerts")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _broker_app() -> typer.Typer:
+    from hub.broker.cli import app as broker_app
+
+    return broker_app
+
+
+app.add_typer(_broker_app(), name="broker")
+
+
+def _bootstrap(settings: Settings) -> str:
+    from hub.bootstrap import resolve_bootstrap
+
+    return resolve_bootstrap(settings)
+
+
+@topics_app.command("create")
+def topics_create(
+    partitions: Annotated[
+        int | None, typer.Option(min=1, help="Partitions per topic [default: ONENET_PARTITIONS]")
+    ] = None,
+    replication_factor: Annotated[
+        int | None,
+        typer.Option(min=1, help="Replication factor [default: ONENET_REPLICATION_FACTOR]"),
+    ] = None,
+) -> None:
+    """Create the contract topics (and the workers' internal ones) that do not exist yet."""
+    from hub.kafka import contract_topics, ensure_topics
+
+    settings = get_settings()
+    bootstrap = _bootstrap(settings)
+    specs = contract_topics(settings, partitions=partitions, replication_factor=replication_factor)
+    results = ensure_topics(bootstrap, specs)
+    table = Table(title=f"topics on {bootstrap}")
+    table.add_column("topic")
+    table.add_column("partitions", justify="right")
+    table.add_column("replication", justify="right")
+    table.add_column("state")
+    for spec, created in results:
+        table.add_row(
+            spec.name,
+            str(spec.partitions),
+            str(spec.replication_factor),
+            "[green]created[/]" if created else "exists",
+        )
+    err.print(table)
+
+
+@app.command()
+def publish(
+    file: Annotated[
+        Path,
+        typer.Argument(help="JSONL file, one CloudEvent (structured mode) per line; - for stdin."),
+    ],
+    rebase_time: Annotated[
+        bool,
+        typer.Option(help="Shift every event time so the newest one is now (replays samples)."),
+    ] = False,
+) -> None:
+    """Validate and publish CloudEvents; rejected lines go to the dead-letter topic.
+
+    Exits 1 if any line was rejected or could not be sent, after publishing all the others.
+    """
+    from hub.kafka import producer as make_producer
+    from hub.publish import publish_lines, read_lines, rebase, rebase_shift
+
+    settings = get_settings()
+    if str(file) == "-":
+        data = sys.stdin.buffer.read().splitlines()
+        lines = [(n, raw.strip()) for n, raw in enumerate(data, start=1) if raw.strip()]
+        origin = "stdin"
+    else:
+        if not file.is_file():
+            raise UserError(f"no such file: {file}", hint="give the path of a .jsonl file")
+        lines = list(read_lines(file))
+        origin = file.name
+    if rebase_time:
+        shift = rebase_shift(lines, datetime.now(UTC))
+        lines = [(n, rebase(raw, shift)) for n, raw in lines]
+    bootstrap = _bootstrap(settings)
+    producer = make_producer(bootstrap)
+    topics = Topics(settings.topic_prefix)
+    try:
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("publishing", total=len(lines))
+            report = publish_lines(
+                producer,
+                topics,
+                lines,
+                origin=origin,
+                max_bytes=settings.max_event_bytes,
+                on_progress=lambda n: progress.advance(task, n),
+            )
+    finally:
+        producer.close(timeout=10)
+    for r in report.rejected[:50]:
+        err.print(f"[red]{origin}:{r.line}[/]: {r.reason}: {r.detail}", highlight=False)
+    if len(report.rejected) > 50:
+        err.print(f"... and {len(report.rejected) - 50} more rejected lines")
+    for e in report.send_errors:
+        err.print(f"[red]send failed[/]: {e}", highlight=False)
+    total = sum(report.published.values())
+    summary = f"published {total} of {len(lines)} events"
+    if report.published:
+        summary += " (" + ", ".join(f"{t}: {c}" for t, c in sorted(report.published.items())) + ")"
+    if report.rejected:
+        summary += f"; {len(report.rejected)} rejected -> {topics.deadletter}"
+    if report.send_errors:
+        summary += f"; {len(report.send_errors)} not sent"
+    err.print(summary, highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def worker(
+    loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Port of /metrics [default: ONENET_WORKER_WEB_PORT]; 0 picks one."),
+    ] = None,
+) -> None:
+    """Run a correlation worker (Faust); start more with the same settings to share the load."""
+    from hub.kafka import contract_topics, ensure_topics
+    from hub.stream.worker import run_worker
+
+    settings = get_settings()
+    bootstrap = _bootstrap(settings)
+    ensure_topics(bootstrap, contract_topics(settings))
+    run_worker(
+        settings,
+        loglevel=loglevel,
+        metrics_port=settings.worker_web_port if metrics_port is None else metrics_port,
+    )
+
+
+@alerts_app.command("tail")
+def alerts_tail(
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One alert CloudEvent per line.")
+    ] = False,
+    from_beginning: Annotated[
+        bool, typer.Option(help="Start at the oldest retained alert, not at the newest.")
+    ] = False,
+    max_alerts: Annotated[
+        int | None, typer.Option("--max", min=1, help="Exit after this many alert events.")
+    ] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(min=0, help="Exit after this many seconds without an alert.")
+    ] = None,
+) -> None:
+    """Print alert events from the alerts topic as they arrive."""
+    from hub.alerts.cloudevent import decode_alert
+    from hub.tail import follow
+
+    settings = get_settings()
+    bootstrap = _bootstrap(settings)
+    topic = Topics(settings.topic_prefix).alerts
+    colours = {"Extreme": "bold red", "Severe": "red", "Moderate": "yellow", "Minor": "cyan"}
+    seen = 0
+    for record in follow(
+        bootstrap, topic, from_beginning=from_beginning, idle_timeout=idle_timeout
+    ):
+        if json_out:
+            sys.stdout.write(record.value.decode("utf-8", "replace") + "\n")
+            sys.stdout.flush()
+        else:
+            try:
+                kind, alert = decode_alert(record.value)
+            except Exception as exc:  # a foreign record on the topic must not stop the tail
+                err.print(f"[yellow]skipping unreadable record at offset {record.offset}: {exc}")
+                continue
+            colour = colours.get(alert.severity.value, "white")
+            out.print(
+                f"{alert.last_event_time:%Y-%m-%d %H:%M:%S}Z "
+                f"[{colour}]{alert.severity.value:<8}[/] {kind.removeprefix('city.alert.'):<12} "
+                f"{alert.alert_id}  {alert.headline}",
+                highlight=False,
+            )
+        seen += 1
+        if max_alerts is not None and seen >= max_alerts:
+            return
+
+
+def main() -> None:
+    """Entry point: user mistakes become one clear message and an exit code, not a traceback."""
+    try:
+        rc = app(standalone_mode=False)
+    except UserError as exc:
+        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err.print(f"  hint: {exc.hint}", highlight=False)
+        sys.exit(exc.exit_code)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        err.print(f"[red]error:[/] invalid setting {where}: {first['msg']}", highlight=False)
+        err.print("  hint: fix the ONENET_* variable or onenet.toml entry", highlight=False)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err.print("interrupted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

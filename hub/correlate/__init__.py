@@ -1,0 +1,1 @@
+"""Correlation: pure rule state machines and the event-time watermark; no Kafka in here."""

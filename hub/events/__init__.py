@@ -1,0 +1,55 @@
+"""Public contract v1 in code: the CloudEvents envelope, the event types, parsing and
+encoding in both Kafka content modes, and dead-letter headers.
+
+Pure: nothing here touches Kafka, so every rule about valid input is unit-testable.
+"""
+
+from hub.events.deadletter import deadletter_headers, read_deadletter
+from hub.events.encode import CONTENT_TYPE_STRUCTURED, to_binary, to_structured_bytes
+from hub.events.envelope import CloudEvent
+from hub.events.errors import EventRejected, Reason
+from hub.events.event import Event
+from hub.events.parse import parse_binary, parse_record, parse_structured
+from hub.events.types import (
+    EVENT_TYPES,
+    SECURITY_KEY_RESOLUTION,
+    CrowdDensity,
+    EventData,
+    HazardReported,
+    HydrogenReading,
+    IncidentReported,
+    InspectionCompleted,
+    InspectionScheduled,
+    Location,
+    ServiceRequestClosed,
+    ServiceRequestOpened,
+    domain_of,
+)
+
+__all__ = [
+    "CONTENT_TYPE_STRUCTURED",
+    "EVENT_TYPES",
+    "SECURITY_KEY_RESOLUTION",
+    "CloudEvent",
+    "CrowdDensity",
+    "Event",
+    "EventData",
+    "EventRejected",
+    "HazardReported",
+    "HydrogenReading",
+    "IncidentReported",
+    "InspectionCompleted",
+    "InspectionScheduled",
+    "Location",
+    "Reason",
+    "ServiceRequestClosed",
+    "ServiceRequestOpened",
+    "deadletter_headers",
+    "domain_of",
+    "parse_binary",
+    "parse_record",
+    "parse_structured",
+    "read_deadletter",
+    "to_binary",
+    "to_structured_bytes",
+]

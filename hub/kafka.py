@@ -1,0 +1,127 @@
+"""kafka-python clients configured the way the hub needs them, and topic administration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError
+
+from hub.errors import UserError
+from hub.settings import Settings
+from hub.topics import Topics
+
+TOPIC_EXISTS = 36
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+def contract_topics(
+    settings: Settings, *, partitions: int | None = None, replication_factor: int | None = None
+) -> list[TopicSpec]:
+    """The contract v1 topics plus the worker's internal ones (co-partitioned with the data)."""
+    p = partitions or settings.partitions
+    rf = replication_factor or settings.replication_factor
+    t = Topics(settings.topic_prefix)
+    week = {"retention.ms": str(7 * DAY_MS)}
+    specs = [TopicSpec(t.events(d), p, rf, week) for d in ("safety", "security", "service")]
+    specs += [
+        # Alerts and commands are the event-sourced record of every alert: keep them long.
+        TopicSpec(t.alerts, p, rf, {"retention.ms": str(90 * DAY_MS)}),
+        TopicSpec(t.commands, p, rf, {"retention.ms": str(90 * DAY_MS)}),
+        TopicSpec(t.deadletter, p, rf, {"retention.ms": str(30 * DAY_MS)}),
+        TopicSpec(f"{settings.app_id}-ticks", p, rf, {"retention.ms": str(DAY_MS)}),
+        TopicSpec(f"{settings.app_id}-safety-by-key", p, rf, week),
+    ]
+    return specs
+
+
+def _connect_error(bootstrap: str, exc: Exception) -> UserError:
+    return UserError(
+        f"cannot reach Kafka at {bootstrap}: {exc}",
+        hint="check KAFKA_BOOTSTRAP_SERVERS, or start the local broker with `onenet broker start`",
+    )
+
+
+def admin(bootstrap: str) -> Any:
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=bootstrap.split(","),
+            client_id="onenet-admin",
+            request_timeout_ms=15000,
+        )
+    except (KafkaError, OSError) as exc:
+        raise _connect_error(bootstrap, exc) from None
+
+
+def producer(bootstrap: str, **overrides: Any) -> Any:
+    """A durable producer: acks from all replicas, idempotent retries, batched and compressed."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap.split(","),
+        "client_id": "onenet-producer",
+        "acks": "all",
+        "enable_idempotence": True,
+        "retries": 2147483647,
+        "compression_type": "gzip",
+        "linger_ms": 5,
+        "batch_size": 64 * 1024,
+        "max_in_flight_requests_per_connection": 5,
+        "request_timeout_ms": 15000,
+    }
+    config.update(overrides)
+    try:
+        return KafkaProducer(**config)
+    except (KafkaError, OSError) as exc:
+        raise _connect_error(bootstrap, exc) from None
+
+
+def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[tuple[TopicSpec, bool]]:
+    """Create what is missing; report (spec, created). Existing topics are left as they are."""
+    client = admin(bootstrap)
+    try:
+        result = client.create_topics(
+            [
+                NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs)
+                for s in specs
+            ],
+            raise_errors=False,
+        )
+        outcome: list[tuple[TopicSpec, bool]] = []
+        errors = {t["name"]: t for t in result["topics"]}
+        for spec in specs:
+            entry = errors[spec.name]
+            code = entry["error_code"]
+            if code not in (0, TOPIC_EXISTS):
+                raise UserError(
+                    f"could not create topic {spec.name}: {entry.get('error_message') or code}",
+                    hint="check the partitions and replication factor fit the cluster "
+                    "(a single local broker takes --replication-factor 1)",
+                )
+            outcome.append((spec, code == 0))
+        client.wait_for_topics([s.name for s in specs], timeout_ms=30000)
+        return outcome
+    finally:
+        client.close()
+
+
+def partition_count(bootstrap: str, topic: str) -> int | None:
+    client = admin(bootstrap)
+    try:
+        described = client.describe_topics([topic])
+    except KafkaError:
+        return None
+    finally:
+        client.close()
+    if not described or described[0].get("error_code"):
+        return None
+    return len(described[0]["partitions"])

@@ -1,0 +1,42 @@
+"""One registry of the hub's metric definitions, named per Prometheus conventions.
+
+Labels are bounded sets (topic, event type, reason, rule, severity, kind): never a site,
+sensor, or event id, so cardinality cannot grow with the city.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "onenet_events_consumed_total", "Events read by workers.", ["topic", "type"]
+)
+EVENTS_REJECTED = Counter(
+    "onenet_events_rejected_total", "Events sent to the dead-letter topic.", ["stage", "reason"]
+)
+EVENTS_PUBLISHED = Counter(
+    "onenet_events_published_total", "Events published onto domain topics.", ["topic"]
+)
+RULE_EVENTS = Counter(
+    "onenet_rule_events_total",
+    "Events offered to a rule, by what the rule did with them.",
+    ["rule", "outcome"],
+)
+ALERT_CHANGES = Counter(
+    "onenet_alert_changes_total", "Alert state changes emitted.", ["rule", "severity", "kind"]
+)
+EVENT_TO_ALERT = Histogram(
+    "onenet_event_to_alert_seconds",
+    "Wall-clock delay from the newest evidence's event time to the alert change.",
+    ["rule"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+)
+PROCESSING_SECONDS = Histogram(
+    "onenet_event_processing_seconds",
+    "Worker time spent on one event.",
+    buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
+)
+WATERMARK = Gauge(
+    "onenet_watermark_timestamp_seconds", "Current event-time watermark of this worker."
+)
+RULE_KEYS = Gauge("onenet_rule_state_keys", "Keys held in a rule's state table.", ["rule"])

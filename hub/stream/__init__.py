@@ -1,0 +1,1 @@
+"""The thin Faust layer that wires the pure correlation code to Kafka."""
