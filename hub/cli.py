@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -29,8 +28,8 @@ alerts_app = typer.Typer(help="Read city-operation alerts.", no_args_is_help=Tru
 app.add_typer(topics_app, name="topics")
 app.add_typer(alerts_app, name="alerts")
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def _broker_app() -> typer.Typer:
@@ -40,6 +39,15 @@ def _broker_app() -> typer.Typer:
 
 
 app.add_typer(_broker_app(), name="broker")
+
+
+def _connector_app() -> typer.Typer:
+    from connectors.sdk.cli import app as connector_app
+
+    return connector_app
+
+
+app.add_typer(_connector_app(), name="connector")
 
 
 def _bootstrap(settings: Settings) -> str:
@@ -219,9 +227,12 @@ def alerts_tail(
 
 
 def main() -> None:
-    """Entry point: user mistakes become one clear message and an exit code, not a traceback."""
+    """Entry point: user mistakes become one clear message and an exit code, not a traceback.
+
+    Typer's standalone mode already turns usage errors into a message and exit code 2.
+    """
     try:
-        rc = app(standalone_mode=False)
+        app()
     except UserError as exc:
         err.print(f"[red]error:[/] {exc.message}", highlight=False)
         if exc.hint:
@@ -229,19 +240,14 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        name = "_".join(str(p) for p in first["loc"]).upper()
+        where = f"ONENET_{name}" if name else "settings"
         err.print(f"[red]error:[/] invalid setting {where}: {first['msg']}", highlight=False)
         err.print("  hint: fix the ONENET_* variable or onenet.toml entry", highlight=False)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":

@@ -40,3 +40,40 @@ WATERMARK = Gauge(
     "onenet_watermark_timestamp_seconds", "Current event-time watermark of this worker."
 )
 RULE_KEYS = Gauge("onenet_rule_state_keys", "Keys held in a rule's state table.", ["rule"])
+
+CONNECTOR_PUBLISHED = Counter(
+    "onenet_connector_events_published_total",
+    "Events a connector published (broker acknowledged).",
+    ["connector"],
+)
+CONNECTOR_REJECTED = Counter(
+    "onenet_connector_events_rejected_total",
+    "Records a connector dead-lettered.",
+    ["connector", "reason"],
+)
+CONNECTOR_DUPLICATES = Counter(
+    "onenet_connector_duplicates_total",
+    "Re-sent (source, id) records a connector dropped as already published.",
+    ["connector"],
+)
+CONNECTOR_SEND_ERRORS = Counter(
+    "onenet_connector_send_errors_total",
+    "Records the broker did not acknowledge after all retries.",
+    ["connector"],
+)
+CONNECTOR_SEND_SECONDS = Histogram(
+    "onenet_connector_send_seconds",
+    "From handing a record to the producer to the broker's acknowledgement.",
+    ["connector"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+CONNECTOR_LAST_EVENT = Gauge(
+    "onenet_connector_last_event_timestamp_seconds",
+    "Event time of the newest event a connector published.",
+    ["connector"],
+)
+CONNECTOR_LAST_SEND = Gauge(
+    "onenet_connector_last_publish_timestamp_seconds",
+    "Wall-clock time of the connector's newest acknowledged publish.",
+    ["connector"],
+)
