@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kafka.errors import KafkaError
+
 from connectors.sdk.base import Connector
 from connectors.sdk.checkpoint import CheckpointStore
 from connectors.sdk.dedup import RecentIds
@@ -152,7 +154,13 @@ class Runner:
         self.recent.add(uid)
         topic = self.topics.events(event.domain)
         headers = [CONTENT_TYPE, ("onenet_connector", self.name.encode())]
-        kafka_future = self.producer.send(topic, value, key=event.key.encode(), headers=headers)
+        try:
+            kafka_future = self.producer.send(topic, value, key=event.key.encode(), headers=headers)
+        except KafkaError as exc:  # no metadata for the topic in time, buffer full, closed
+            self.recent.discard(uid)
+            metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
+            self._failures.append(f"{type(exc).__name__}: {exc}")
+            raise SendFailed(f"{topic}: {exc}") from None
         event_ts = event.event_time.timestamp()
 
         def published() -> None:
@@ -187,7 +195,13 @@ class Runner:
         headers = deadletter_headers(reason, detail, connector=self.name)
         if origin:
             headers.append(("onenet_dlq_origin", origin.encode()[:1024]))
-        return self._track(self.producer.send(self.topics.deadletter, raw, headers=headers))
+        try:
+            sent = self.producer.send(self.topics.deadletter, raw, headers=headers)
+        except KafkaError as exc:
+            metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
+            self._failures.append(f"{type(exc).__name__}: {exc}")
+            raise SendFailed(f"{self.topics.deadletter}: {exc}") from None
+        return self._track(sent)
 
     async def _dead_letter(
         self, raw: bytes, reason: str, detail: str, origin: str, position: Any
