@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,10 +124,10 @@ class ListConnector(Connector):
 
 
 @pytest.fixture
-def hub(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Hub]:
+def hub(kafka_bootstrap: str, tmp_path: Path) -> Hub:
     h = Hub(kafka_bootstrap, tmp_path)
     ensure_topics(kafka_bootstrap, contract_topics(Settings(topic_prefix=h.prefix, partitions=3)))
-    yield h
+    return h
 
 
 def make_runner(hub: Hub, connector: Connector, ckpt: Path, **producer_overrides: Any) -> Runner:
@@ -216,7 +215,7 @@ def test_example_plugin_package_installs_lists_and_runs(hub: Hub, tmp_path: Path
     env = {"PYTHONPATH": os.pathsep.join([str(site), str(REPO)])}
     listed = hub.run("connector", "list", **env)
     assert listed.returncode == 0, listed.stderr
-    line = next(l for l in listed.stdout.splitlines() if "inspections" in l)
+    line = next(ln for ln in listed.stdout.splitlines() if "inspections" in ln)
     assert "plug-in" in line
     helped = hub.run("connector", "run", "inspections", "--help", **env)
     assert "--export" in helped.stdout
