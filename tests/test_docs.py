@@ -1,0 +1,24 @@
+"""The README documents every setting the code reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.settings import Settings
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    missing = [
+        f"ONENET_{name.upper()}"
+        for name in Settings.model_fields
+        if f"ONENET_{name.upper()}" not in README
+    ]
+    assert missing == []
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    head = README.split("## ", 1)[0]
+    assert "make demo" in head
+    assert "make test" in head
