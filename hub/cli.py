@@ -50,6 +50,24 @@ def _connector_app() -> typer.Typer:
 app.add_typer(_connector_app(), name="connector")
 
 
+def _rules_app() -> typer.Typer:
+    from hub.correlate.cli import app as rules_app
+
+    return rules_app
+
+
+app.add_typer(_rules_app(), name="rules")
+
+
+def _schemas_app() -> typer.Typer:
+    from hub.schemas.cli import app as schemas_app
+
+    return schemas_app
+
+
+app.add_typer(_schemas_app(), name="schemas")
+
+
 def _bootstrap(settings: Settings) -> str:
     from hub.bootstrap import resolve_bootstrap
 

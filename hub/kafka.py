@@ -41,7 +41,7 @@ def contract_topics(
         TopicSpec(t.commands, p, rf, {"retention.ms": str(90 * DAY_MS)}),
         TopicSpec(t.deadletter, p, rf, {"retention.ms": str(30 * DAY_MS)}),
         TopicSpec(f"{settings.app_id}-ticks", p, rf, {"retention.ms": str(DAY_MS)}),
-        TopicSpec(f"{settings.app_id}-safety-by-key", p, rf, week),
+        TopicSpec(f"{settings.app_id}-rekey", p, rf, week),
     ]
     return specs
 

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(
         default=65536, ge=1024, le=1_048_576, description="Largest accepted event, in bytes."
     )
+    rules_path: Path | None = Field(
+        default=None,
+        description="Rule pack YAML file the workers load; empty means the built-in `city` pack.",
+    )
     worker_store: str = Field(
         default="memory://", description="Faust table store: memory:// or rocksdb://."
     )

@@ -1,179 +1,224 @@
-"""Threshold rules: at least N qualifying events for one key within a sliding event-time window.
-
-The state machine is pure (state in, state and alert changes out) so its edges can be tested
-without a broker, and so the stream layer can keep the state in a changelogged table.
+"""Threshold rules: an aggregate (count, distinct count, sum) over an event-time window per
+group reaches a threshold. Sliding windows find the best window around each new event;
+tumbling windows are aligned to the epoch.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from hub.alerts.ids import alert_id
-from hub.alerts.model import Alert, AlertChange, GeoPoint, Severity
-from hub.correlate.observation import Observation
+from hub.alerts.model import Severity
+from hub.correlate.engine import Route, State, Step
+from hub.correlate.episode import Episode, escalate, open_or_extend, resolve
+from hub.correlate.fact import Fact
+from hub.correlate.spec import ThresholdRule
+from hub.correlate.units import format_duration
 
-Outcome = Literal["late", "duplicate", "filtered", "counted"]
-
-
-@dataclass(frozen=True)
-class ThresholdRule:
-    name: str
-    event_type: str
-    key_field: str
-    value_field: str
-    min_value: float
-    min_count: int
-    window: timedelta
-    severity: Severity
-    category: str
-    departments: tuple[str, ...]
-    headline: str  # str.format template over key, count, max_value, min_value, window_s
-    escalate_value: float | None = None
-    escalate_severity: Severity | None = None
-
-    def severity_for(self, max_value: float) -> Severity:
-        if (
-            self.escalate_value is not None
-            and self.escalate_severity is not None
-            and max_value >= self.escalate_value
-        ):
-            return self.escalate_severity
-        return self.severity
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class Point(BaseModel):
-    uid: str
-    event_id: str
-    t: datetime
-    value: float
-
-
-class Episode(BaseModel):
-    alert: Alert
-    members: dict[str, Point] = Field(default_factory=dict)  # by uid: every contributing point
-
-
-class KeyState(BaseModel):
-    """Everything a threshold rule remembers for one key; small and JSON-serialisable."""
-
-    points: list[Point] = Field(default_factory=list)  # qualifying points, sorted by time
+class ThresholdState(BaseModel):
+    facts: list[dict[str, Any]] = Field(default_factory=list)  # qualifying, sorted by time
     episode: Episode | None = None
+    episode_bucket: int | None = None
 
 
-def _best_window(points: list[Point], pivot: Point, window: timedelta) -> list[Point]:
-    """The largest set of points spanning at most `window` that contains `pivot`."""
-    best: list[Point] = []
-    for start in points:
-        if start.t > pivot.t:
-            break
-        if pivot.t - start.t > window:
-            continue
-        members = [p for p in points if start.t <= p.t <= start.t + window]
-        if len(members) > len(best):
-            best = members
-    return best
+class ThresholdEngine:
+    def __init__(self, rule: ThresholdRule) -> None:
+        self.rule = rule
+        self._match = rule.match.compile()
+        self._escalations = [
+            (e.severity, e.event.compile() if e.event else None, e.any) for e in rule.escalate
+        ]
+        self._evidence_tests = [
+            (e.severity, [(p, c.compile()) for p, c in e.any.items()])
+            for e in rule.escalate
+            if e.any
+        ]
+        self._event_escalations = [
+            (e.severity, e.event.compile()) for e in rule.escalate if e.event is not None
+        ]
+        numeric = [
+            p
+            for p, c in rule.match.where.items()
+            if {"gt", "gte", "lt", "lte"} & c.model_fields_set
+        ]
+        self._max_field = rule.aggregate.field or (numeric[0] if numeric else None)
+        self._size = rule.window.size
 
+    # --- routing -------------------------------------------------------------------------------
 
-def observe(
-    rule: ThresholdRule, state: KeyState, obs: Observation, watermark: datetime
-) -> tuple[Outcome, list[AlertChange]]:
-    """Feed one event; `watermark` is the event time before which input is considered complete."""
-    if obs.time < watermark:
-        return "late", []
-    if obs.value < rule.min_value:
-        return "filtered", []
-    if any(p.uid == obs.uid for p in state.points):
-        return "duplicate", []
-    point = Point(uid=obs.uid, event_id=obs.event_id, t=obs.time, value=obs.value)
-    state.points.append(point)
-    state.points.sort(key=lambda p: p.t)
-    members = _best_window(state.points, point, rule.window)
-    if len(members) < rule.min_count:
-        return "counted", []
-    return "counted", [_match(rule, state, obs, members)]
+    def key_of(self, fact: Fact) -> str | None:
+        parts = []
+        for name in self.rule.group_by:
+            value = fact.get(name)
+            if value is None or isinstance(value, dict | list):
+                return None
+            parts.append(str(value))
+        return "|".join(parts)
 
-
-def _match(
-    rule: ThresholdRule, state: KeyState, obs: Observation, members: list[Point]
-) -> AlertChange:
-    episode = state.episode
-    if episode is None:
-        anchor = members[0].t
-        alert = Alert(
-            alert_id=alert_id(rule.name, obs.key, anchor),
-            rule=rule.name,
-            severity=rule.severity,
-            category=rule.category,
-            headline="",
-            key=obs.key,
-            district=obs.district,
-            location=obs.location,
-            first_event_time=anchor,
-            last_event_time=anchor,
-            departments=list(rule.departments),
-        )
-        episode = state.episode = Episode(alert=alert)
-        kind: Literal["firing", "updated", "escalated"] = "firing"
-    else:
-        kind = "updated"
-    alert = episode.alert
-    for p in members:
-        episode.members.setdefault(p.uid, p)
-    ordered = sorted(episode.members.values(), key=lambda p: p.t)
-    previous = alert.severity
-    alert.evidence = [p.event_id for p in ordered]
-    alert.first_event_time = ordered[0].t
-    alert.last_event_time = ordered[-1].t
-    alert.location = obs.location or alert.location
-    alert.district = obs.district or alert.district
-    max_value = max(p.value for p in ordered)
-    alert.severity = rule.severity_for(max_value)
-    if kind == "updated" and alert.severity.rank > previous.rank:
-        kind = "escalated"
-    alert.headline = rule.headline.format(
-        key=obs.key,
-        count=len(ordered),
-        max_value=max_value,
-        min_value=rule.min_value,
-        window_s=int(rule.window.total_seconds()),
-    )
-    return AlertChange(kind=kind, alert=alert.model_copy(deep=True))
-
-
-def advance(rule: ThresholdRule, state: KeyState, watermark: datetime) -> list[AlertChange]:
-    """Move time forward: forget what no window can use and close a quiet episode.
-
-    A point exactly one window behind the watermark can still pair with an on-time event, so
-    both the pruning and the closing are strict.
-    """
-    horizon = watermark - rule.window
-    state.points = [p for p in state.points if p.t >= horizon]
-    episode = state.episode
-    if episode is None or episode.alert.last_event_time + rule.window >= watermark:
+    def routes(self, fact: Fact) -> list[Route]:
+        if self._match(fact) or any(test(fact) for _, test in self._event_escalations):
+            key = self.key_of(fact)
+            if key is not None:
+                return [Route(key)]
         return []
-    state.episode = None
-    alert = episode.alert.model_copy(deep=True)
-    alert.status = "resolved"
-    return [AlertChange(kind="resolved", alert=alert)]
+
+    # --- time ----------------------------------------------------------------------------------
+
+    def _bucket(self, t: datetime) -> int:
+        return int((t - EPOCH) // self._size)
+
+    def _closes_at(self, state: ThresholdState) -> datetime | None:
+        ep = state.episode
+        if ep is None:
+            return None
+        if self.rule.window.type == "tumbling" and state.episode_bucket is not None:
+            return EPOCH + self._size * (state.episode_bucket + 1)
+        return ep.alert.last_event_time + self._size
+
+    def due(self, raw: State, watermark: datetime) -> bool:
+        state = ThresholdState.model_validate(raw)
+        closes = self._closes_at(state)
+        if closes is not None and closes < watermark:
+            return True
+        return bool(state.facts) and _time(state.facts[0]) < watermark - self._size
+
+    def advance(self, raw: State | None, key: str, watermark: datetime) -> Step:
+        state = ThresholdState.model_validate(raw or {})
+        changes = self._advance(state, watermark)
+        return Step(self._dump(state), changes)
+
+    def _advance(self, state: ThresholdState, watermark: datetime) -> list[Any]:
+        # Strict: a fact exactly one window behind the watermark can still pair with an on-time
+        # event, and an episode ending exactly there can still be extended.
+        horizon = watermark - self._size
+        state.facts = [f for f in state.facts if _time(f) >= horizon]
+        closes = self._closes_at(state)
+        if state.episode is None or closes is None or closes >= watermark:
+            return []
+        change = resolve(state.episode)
+        state.episode = None
+        state.episode_bucket = None
+        return [change]
+
+    # --- events --------------------------------------------------------------------------------
+
+    def observe(self, raw: State | None, fact: Fact, route: Route, watermark: datetime) -> Step:
+        state = ThresholdState.model_validate(raw or {})
+        if not self._match(fact):
+            return self._escalate_by_event(state, fact, raw)
+        if fact.time < watermark:
+            return Step(raw, outcome="late")
+        if any(f["uid"] == fact.uid for f in state.facts):
+            return Step(raw, outcome="duplicate")
+        state.facts.append(fact.to_json())
+        state.facts.sort(key=_time)
+        members = self._window_of(state, fact)
+        changes = self._advance(state, watermark)
+        facts = [Fact.from_json(f) for f in members]
+        value = self._aggregate(facts)
+        if value >= self.rule.threshold:
+            changes += self._matched(state, route.key, facts, value)
+        return Step(self._dump(state), changes)
+
+    def _escalate_by_event(self, state: ThresholdState, fact: Fact, raw: State | None) -> Step:
+        if state.episode is None:
+            return Step(raw, outcome="filtered")
+        changes = []
+        for severity, test in self._event_escalations:
+            if test(fact):
+                change = escalate(state.episode, severity, fact)
+                if change is not None:
+                    changes.append(change)
+        return Step(self._dump(state), changes) if changes else Step(raw, outcome="filtered")
+
+    def _window_of(self, state: ThresholdState, pivot: Fact) -> list[dict[str, Any]]:
+        facts = state.facts
+        if self.rule.window.type == "tumbling":
+            bucket = self._bucket(pivot.time)
+            return [f for f in facts if self._bucket(_time(f)) == bucket]
+        best: list[dict[str, Any]] = []
+        best_value = float("-inf")
+        for start in facts:
+            t0 = _time(start)
+            if t0 > pivot.time:
+                break
+            if pivot.time - t0 > self._size:
+                continue
+            members = [f for f in facts if t0 <= _time(f) <= t0 + self._size]
+            value = self._aggregate([Fact.from_json(f) for f in members])
+            if value > best_value:
+                best, best_value = members, value
+        return best
+
+    def _aggregate(self, facts: list[Fact]) -> float:
+        agg = self.rule.aggregate
+        if agg.fn == "count":
+            return float(len(facts))
+        assert agg.field is not None
+        values = [f.get(agg.field) for f in facts]
+        if agg.fn == "distinct":
+            return float(len({repr(v) for v in values if v is not None}))
+        return float(
+            sum(v for v in values if isinstance(v, int | float) and not isinstance(v, bool))
+        )
+
+    def _severity(self, facts: list[Fact]) -> Severity:
+        severity = self.rule.severity
+        for candidate, tests in self._evidence_tests:
+            hit = any(all(test(f.get(path)) for path, test in tests) for f in facts)
+            if hit and candidate.rank > severity.rank:
+                severity = candidate
+        return severity
+
+    def _matched(
+        self, state: ThresholdState, key: str, facts: list[Fact], value: float
+    ) -> list[Any]:
+        if self.rule.window.type == "tumbling":
+            bucket = self._bucket(facts[-1].time)
+            if state.episode is not None and state.episode_bucket != bucket:
+                # A new tumbling window is a new episode: close the old one first.
+                closed = resolve(state.episode)
+                state.episode = None
+                out: list[Any] = [closed]
+            else:
+                out = []
+            state.episode_bucket = bucket
+        else:
+            out = []
+        all_facts = facts
+        maxima = [
+            v
+            for f in all_facts
+            if self._max_field and isinstance(v := f.get(self._max_field), int | float)
+        ]
+        fields = {
+            "value": value,
+            "threshold": self.rule.threshold,
+            "window": format_duration(self._size),
+            "max": max(maxima) if maxima else value,
+        }
+        episode, change = open_or_extend(
+            self.rule, state.episode, key, facts, self._severity(facts), fields
+        )
+        state.episode = episode
+        if change is not None:
+            out.append(change)
+        return out
+
+    def _dump(self, state: ThresholdState) -> State | None:
+        if not state.facts and state.episode is None:
+            return None
+        return state.model_dump(mode="json")
 
 
-def is_idle(state: KeyState) -> bool:
-    """True when the key holds nothing worth keeping, so its table entry can be deleted."""
-    return not state.points and state.episode is None
+def _time(f: dict[str, Any]) -> datetime:
+    t = f["time"]
+    return t if isinstance(t, datetime) else datetime.fromisoformat(t)
 
 
-__all__ = [
-    "Episode",
-    "GeoPoint",
-    "KeyState",
-    "Outcome",
-    "Point",
-    "ThresholdRule",
-    "advance",
-    "is_idle",
-    "observe",
-]
+__all__ = ["ThresholdEngine", "ThresholdState", "timedelta"]

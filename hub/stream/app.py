@@ -1,13 +1,17 @@
-"""The correlation worker: a Faust app whose agent feeds events to the rules' state machines.
+"""The correlation worker: a Faust app whose one agent feeds facts to the rule engines.
 
 Delivery is at-least-once (faust-streaming's exactly-once mode has open duplicate bugs):
 alert ids and change ids are deterministic, so a change re-emitted after a crash is the same
-record and consumers treat it idempotently. Rule state lives in changelogged tables, keyed by
-the correlation key, and the agent runs with concurrency 1 so offsets commit in order.
+record. Rule state lives in one changelogged table per rule, keyed by the rule's key; the
+agent runs with concurrency 1 so offsets commit in order.
 
-Table writes need an event context, so time-driven work (closing quiet episodes, expiring
-state) is requested by a timer that sends a tick, keyed like the data, to an internal topic
-the agent also reads: the tick lands on the partition that owns the key.
+Routing: an event whose Kafka key is the rule's key is handled where it arrives; otherwise it
+is forwarded, keyed by the rule's key, to the internal topic `<app id>-rekey`, which the same
+agent reads. All topics the agent reads have the same partition count, so a key always lands
+on the same partition number, hence the same worker and the same table partition.
+
+Time: Faust allows table writes only in an event's context, so a timer finds the keys whose
+state can advance and sends a tick, keyed like the state, to `<app id>-ticks`.
 """
 
 from __future__ import annotations
@@ -21,43 +25,42 @@ import faust
 
 from hub import metrics
 from hub.alerts.cloudevent import encode
-from hub.alerts.model import AlertChange, GeoPoint
+from hub.alerts.model import AlertChange
 from hub.bootstrap import resolve_bootstrap
-from hub.correlate.observation import Observation
-from hub.correlate.pack import THRESHOLD_RULES
-from hub.correlate.threshold import KeyState, ThresholdRule, advance, is_idle, observe
+from hub.correlate.correlator import Correlator
+from hub.correlate.engine import Route
+from hub.correlate.fact import Fact
+from hub.correlate.pack import load_pack
+from hub.correlate.spec import RulePack
 from hub.correlate.watermark import PartitionWatermarks
-from hub.events import Event, EventRejected, deadletter_headers, parse_record
+from hub.events import EventRejected, deadletter_headers, parse_record
 from hub.settings import Settings
 from hub.stream.records import header_list
-from hub.topics import Topics
+from hub.stream.store import TableStore
+from hub.topics import DOMAINS, Topics
 
 log = logging.getLogger("onenet.worker")
 
-
-def observation_of(rule: ThresholdRule, event: Event) -> Observation:
-    data = event.data
-    loc = getattr(data, "location", None)
-    return Observation(
-        uid=f"{event.envelope.source}\x1f{event.envelope.id}",
-        event_id=event.envelope.id,
-        time=event.event_time,
-        key=str(getattr(data, rule.key_field)),
-        value=float(getattr(data, rule.value_field)),
-        location=GeoPoint(lat=loc.lat, lon=loc.lon) if loc is not None else None,
-        district=event.envelope.district,
-    )
+RULE_HEADER = "onenet_rule"
+HOME_HEADER = "onenet_home"
 
 
-def needs_advance(rule: ThresholdRule, state: KeyState, watermark: datetime) -> bool:
-    if state.episode is not None and state.episode.alert.last_event_time + rule.window < watermark:
-        return True
-    return bool(state.points) and state.points[0].t < watermark - rule.window
+def internal_topics(app_id: str) -> tuple[str, str]:
+    """(re-keying topic, ticks topic) of a worker group."""
+    return f"{app_id}-rekey", f"{app_id}-ticks"
 
 
-def create_app(settings: Settings, *, rules: tuple[ThresholdRule, ...] = THRESHOLD_RULES) -> Any:
-    """Build the worker app; `Any` because Faust ships no type information."""
+def _header(headers: list[tuple[str, bytes]], name: str) -> str | None:
+    for k, v in headers:
+        if k == name:
+            return v.decode("utf-8", "replace")
+    return None
+
+
+def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
+    """Build the worker app; `Any` because Faust's App is only partly typed."""
     bootstrap = resolve_bootstrap(settings)
+    pack = pack or load_pack(settings.rules_path)
     topics = Topics(settings.topic_prefix)
     app = faust.App(
         settings.app_id,
@@ -79,124 +82,141 @@ def create_app(settings: Settings, *, rules: tuple[ThresholdRule, ...] = THRESHO
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
-    ticks_name = f"{settings.app_id}-ticks"
-    repartition_name = f"{settings.app_id}-safety-by-key"
-    source = app.topic(
-        topics.safety, ticks_name, repartition_name, partitions=settings.partitions, **raw
-    )
+    rekey_name, ticks_name = internal_topics(settings.app_id)
+    sources = [topics.events(d) for d in DOMAINS]
+    channel = app.topic(*sources, rekey_name, ticks_name, partitions=settings.partitions, **raw)
+    rekey = app.topic(rekey_name, partitions=settings.partitions, internal=True, **raw)
     ticks = app.topic(ticks_name, partitions=settings.partitions, internal=True, **raw)
-    repartition = app.topic(repartition_name, partitions=settings.partitions, internal=True, **raw)
     alerts = app.topic(topics.alerts, **raw)
     deadletter = app.topic(topics.deadletter, **raw)
-    by_type = {r.event_type: r for r in rules}
     tables = {
         r.name: app.Table(
-            f"{r.name}-state",
+            f"rule-{r.name}",
             default=None,
             partitions=settings.partitions,
             # JSON both ways, so keys are str again after a restart recovers the changelog.
             schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
         )
-        for r in rules
+        for r in pack.rules
+        if r.enabled
     }
-    watermarks = PartitionWatermarks(timedelta(seconds=settings.allowed_lateness_s))
+    store = TableStore(tables)
+    correlator = Correlator(pack, store)
+    lateness = settings.allowed_lateness_s
+    watermarks = PartitionWatermarks(timedelta(seconds=lateness))
+    pending_ticks: set[tuple[str, str]] = set()
 
-    async def emit(rule: ThresholdRule, changes: list[AlertChange], at: datetime) -> None:
+    async def emit(changes: list[AlertChange], at: datetime) -> None:
         for change in changes:
             alert = change.alert
             await alerts.send(key=alert.alert_id.encode(), value=encode(change, time=at))
-            metrics.ALERT_CHANGES.labels(rule.name, alert.severity.value, change.kind).inc()
+            metrics.ALERT_CHANGES.labels(alert.rule, alert.severity.value, change.kind).inc()
             lag = (datetime.now(UTC) - alert.last_event_time).total_seconds()
-            metrics.EVENT_TO_ALERT.labels(rule.name).observe(max(lag, 0.0))
+            metrics.EVENT_TO_ALERT.labels(alert.rule).observe(max(lag, 0.0))
             log.info(
-                "alert %s %s severity=%s evidence=%d",
+                "alert %s",
                 change.kind,
-                alert.alert_id,
-                alert.severity.value,
-                len(alert.evidence),
+                extra={
+                    "alert_id": alert.alert_id,
+                    "rule": alert.rule,
+                    "severity": alert.severity.value,
+                    "evidence": alert.evidence[-5:],
+                },
             )
 
-    async def reject(record: Any, reason: str, detail: str) -> None:
+    async def dead_letter(record: Any, reason: str, detail: str, rule: str | None = None) -> None:
         msg = record.message
         metrics.EVENTS_REJECTED.labels("worker", reason).inc()
-        await deadletter.send(
-            key=record.key,
-            value=record.value,
-            headers=deadletter_headers(
-                reason,
-                detail,
-                source_topic=msg.topic,
-                partition=msg.partition,
-                offset=msg.offset,
-                original_headers=header_list(msg.headers),
-            ),
+        headers = deadletter_headers(
+            reason,
+            detail,
+            source_topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            original_headers=header_list(msg.headers),
         )
+        if rule:
+            headers.append(("onenet_dlq_rule", rule.encode()))
+        await deadletter.send(key=record.key, value=record.value, headers=headers)
 
-    async def on_tick(key: str, partition: int) -> None:
-        wm = watermarks[partition].current()
-        if wm is None:
-            return
-        for rule in rules:
-            table = tables[rule.name]
-            stored = table.get(key)
-            if stored is None:
-                continue
-            state = KeyState.model_validate(stored)
-            changes = advance(rule, state, wm)
-            if is_idle(state):
-                del table[key]
-            else:
-                table[key] = state.model_dump(mode="json")
-            await emit(rule, changes, wm)
+    async def apply(record: Any, rule: str, fact: Fact, route: Route) -> None:
+        wm = watermarks[record.message.partition].current()
+        assert wm is not None  # the fact's time was observed first
+        outcome, changes = correlator.observe(rule, fact, route, wm)
+        metrics.RULE_EVENTS.labels(rule, outcome).inc()
+        if outcome == "late":
+            await dead_letter(
+                record,
+                "late-event",
+                f"rule {rule}: event time {fact.time.isoformat()} is before the watermark "
+                f"{wm.isoformat()} (allowed lateness {lateness:g} s)",
+                rule,
+            )
+        await emit(changes, fact.time)
 
-    async def on_event(record: Any) -> None:
+    async def on_source(record: Any) -> None:
         msg = record.message
         try:
             event = parse_record(
                 record.value, header_list(msg.headers), max_bytes=settings.max_event_bytes
             )
         except EventRejected as exc:
-            await reject(record, exc.reason, exc.detail)
+            await dead_letter(record, exc.reason, exc.detail)
             return
         metrics.EVENTS_CONSUMED.labels(msg.topic, event.type).inc()
-        key = event.key.encode()
-        if msg.topic == topics.safety and record.key != key:
-            # Keyed by someone else's choice: move it to the partition that owns its key.
-            await repartition.send(key=key, value=record.value, headers=header_list(msg.headers))
-            return
-        rule = by_type.get(event.type)
-        watermark = watermarks[msg.partition]
-        watermark.observe(event.event_time)
-        if rule is None:
-            return
-        wm = watermark.current()
-        assert wm is not None  # observe() above guarantees a stream time
-        table = tables[rule.name]
-        stored = table.get(event.key)
-        state = KeyState.model_validate(stored) if stored is not None else KeyState()
-        outcome, changes = observe(rule, state, observation_of(rule, event), wm)
-        metrics.RULE_EVENTS.labels(rule.name, outcome).inc()
-        if outcome == "late":
-            await reject(
-                record,
-                "late-event",
-                f"event time {event.event_time.isoformat()} is before the watermark "
-                f"{wm.isoformat()} (allowed lateness {settings.allowed_lateness_s:g} s)",
-            )
-            return
-        changes += advance(rule, state, wm)
-        if outcome == "counted" or changes:
-            table[event.key] = state.model_dump(mode="json")
-        await emit(rule, changes, event.event_time)
+        fact = Fact.of(event)
+        watermarks[msg.partition].observe(fact.time)
+        here = record.key.decode("utf-8", "replace") if record.key is not None else None
+        for rule, route in correlator.routes(fact):
+            if route.key == here:
+                await apply(record, rule, fact, route)
+            else:
+                await rekey.send(
+                    key=route.key.encode(),
+                    value=record.value,
+                    headers=[
+                        *header_list(msg.headers),
+                        (RULE_HEADER, rule.encode()),
+                        (HOME_HEADER, b"1" if route.home else b"0"),
+                    ],
+                )
 
-    @app.agent(source, concurrency=1)
+    async def on_rekeyed(record: Any) -> None:
+        headers = header_list(record.message.headers)
+        rule = _header(headers, RULE_HEADER)
+        if rule not in correlator.engines:
+            return  # a rule that was removed since the record was forwarded
+        try:
+            event = parse_record(record.value, headers, max_bytes=settings.max_event_bytes)
+        except EventRejected as exc:  # only if someone else writes to the internal topic
+            await dead_letter(record, exc.reason, exc.detail, rule)
+            return
+        fact = Fact.of(event)
+        watermarks[record.message.partition].observe(fact.time)
+        route = Route(record.key.decode(), home=_header(headers, HOME_HEADER) != "0")
+        await apply(record, rule, fact, route)
+
+    async def on_tick(record: Any) -> None:
+        rule = _header(header_list(record.message.headers), RULE_HEADER)
+        key = record.key.decode()
+        pending_ticks.discard((rule or "", key))
+        if rule not in correlator.engines:
+            return
+        wm = watermarks[record.message.partition].current()
+        if wm is not None:
+            await emit(correlator.advance(rule, key, wm), wm)
+
+    @app.agent(channel, concurrency=1)
     async def correlate(stream: Any) -> None:
         async for record in stream.events():
             started = time.perf_counter()
-            if record.message.topic == ticks_name:
-                await on_tick(record.key.decode(), record.message.partition)
+            topic = record.message.topic
+            if topic == ticks_name:
+                await on_tick(record)
+            elif topic == rekey_name:
+                await on_rekeyed(record)
             else:
-                await on_event(record)
+                await on_source(record)
             metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
 
     async def request_ticks() -> None:
@@ -204,12 +224,14 @@ def create_app(settings: Settings, *, rules: tuple[ThresholdRule, ...] = THRESHO
         if wm is None:
             return
         metrics.WATERMARK.set(wm.timestamp())
-        for rule in rules:
-            table = tables[rule.name]
-            metrics.RULE_KEYS.labels(rule.name).set(len(table))
-            for key, stored in list(table.items()):
-                if stored is not None and needs_advance(rule, KeyState.model_validate(stored), wm):
-                    await ticks.send(key=str(key).encode(), value=b"{}")
+        for rule in correlator.engines:
+            metrics.RULE_KEYS.labels(rule).set(store.size(rule))
+        for rule, key in correlator.due(wm):
+            if (rule, key) not in pending_ticks:
+                pending_ticks.add((rule, key))
+                await ticks.send(
+                    key=key.encode(), value=b"", headers=[(RULE_HEADER, rule.encode())]
+                )
 
     app.timer(interval=2.0)(request_ticks)
     return app

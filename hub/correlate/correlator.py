@@ -1,0 +1,89 @@
+"""Runs a rule pack's engines over facts, against any state store.
+
+The same core drives the Faust worker (state in changelogged tables), `onenet rules test`
+and the benchmarks (state in a dict), so what the rule tests prove is what production runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol
+
+from hub.alerts.model import AlertChange
+from hub.correlate.engine import Engine, Outcome, Route, State
+from hub.correlate.fact import Fact
+from hub.correlate.pack import engine_for
+from hub.correlate.spec import RulePack
+
+
+class StateStore(Protocol):
+    def get(self, rule: str, key: str) -> State | None: ...
+
+    def put(self, rule: str, key: str, state: State | None) -> None:
+        """Store the state; None deletes the key."""
+        ...
+
+    def keys(self, rule: str) -> Iterator[str]: ...
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._data: dict[str, dict[str, State]] = {}
+
+    def get(self, rule: str, key: str) -> State | None:
+        return self._data.get(rule, {}).get(key)
+
+    def put(self, rule: str, key: str, state: State | None) -> None:
+        table = self._data.setdefault(rule, {})
+        if state is None:
+            table.pop(key, None)
+        else:
+            table[key] = state
+
+    def keys(self, rule: str) -> Iterator[str]:
+        return iter(list(self._data.get(rule, {})))
+
+    def size(self, rule: str) -> int:
+        return len(self._data.get(rule, {}))
+
+
+class Correlator:
+    def __init__(self, pack: RulePack, store: StateStore) -> None:
+        self.pack = pack
+        self.store = store
+        self.engines: dict[str, Engine] = {r.name: engine_for(r) for r in pack.rules if r.enabled}
+
+    def routes(self, fact: Fact) -> list[tuple[str, Route]]:
+        return [(name, route) for name, eng in self.engines.items() for route in eng.routes(fact)]
+
+    def observe(
+        self, rule: str, fact: Fact, route: Route, watermark: datetime
+    ) -> tuple[Outcome, list[AlertChange]]:
+        before = self.store.get(rule, route.key)
+        step = self.engines[rule].observe(before, fact, route, watermark)
+        if step.state is not before or step.changes:
+            self.store.put(rule, route.key, step.state)
+        return step.outcome, step.changes
+
+    def advance(self, rule: str, key: str, watermark: datetime) -> list[AlertChange]:
+        state = self.store.get(rule, key)
+        if state is None:
+            return []
+        step = self.engines[rule].advance(state, key, watermark)
+        self.store.put(rule, key, step.state)
+        return step.changes
+
+    def due(self, watermark: datetime) -> Iterator[tuple[str, str]]:
+        """(rule, key) pairs whose state would change if time advanced to `watermark`."""
+        for name, engine in self.engines.items():
+            for key in self.store.keys(name):
+                state = self.store.get(name, key)
+                if state is not None and engine.due(state, watermark):
+                    yield name, key
+
+    def advance_all(self, watermark: datetime) -> list[AlertChange]:
+        changes: list[AlertChange] = []
+        for rule, key in list(self.due(watermark)):
+            changes += self.advance(rule, key, watermark)
+        return changes
