@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         default=None,
         description="Rule pack YAML file the workers load; empty means the built-in `city` pack.",
     )
+    ack_timeout_s: float = Field(
+        default=900.0,
+        ge=10,
+        description="An alert still unacknowledged this long after firing is escalated once.",
+    )
     worker_store: str = Field(
         default="memory://", description="Faust table store: memory:// or rocksdb://."
     )

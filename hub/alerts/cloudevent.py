@@ -23,6 +23,8 @@ def change_id(change: AlertChange) -> str:
     raw = (
         f"{a.alert_id}|{change.kind}|{a.severity}|{a.status}|{len(a.evidence)}|{a.last_event_time}"
     )
+    if a.change is not None:  # people's changes: who and when make each one distinct
+        raw += f"|{a.change.action}|{a.change.actor}|{a.change.at.isoformat()}"
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 

@@ -25,7 +25,9 @@ class Severity(StrEnum):
 _RANK = {Severity.MINOR: 1, Severity.MODERATE: 2, Severity.SEVERE: 3, Severity.EXTREME: 4}
 
 Status = Literal["firing", "acknowledged", "resolved"]
-ChangeKind = Literal["firing", "updated", "escalated", "acknowledged", "resolved"]
+ChangeKind = Literal[
+    "firing", "updated", "escalated", "acknowledged", "resolved", "commented", "assigned"
+]
 
 ALERT_EVENT_TYPES: dict[str, str] = {
     "firing": "city.alert.firing",
@@ -33,7 +35,11 @@ ALERT_EVENT_TYPES: dict[str, str] = {
     "escalated": "city.alert.escalated",
     "acknowledged": "city.alert.acknowledged",
     "resolved": "city.alert.resolved",
+    # contract v1.1 (additive): people's comments and assignments are state changes too
+    "commented": "city.alert.commented",
+    "assigned": "city.alert.assigned",
 }
+KIND_OF_TYPE = {v: k for k, v in ALERT_EVENT_TYPES.items()}
 
 
 class GeoPoint(BaseModel):
@@ -41,6 +47,35 @@ class GeoPoint(BaseModel):
 
     lat: float
     lon: float
+
+
+class Comment(BaseModel):
+    at: datetime
+    actor: str
+    text: str
+
+
+class Change(BaseModel):
+    """Who did what, and when: carried by every change people cause (contract v1.1)."""
+
+    action: str
+    actor: str
+    at: datetime
+    note: str | None = None
+
+
+class Lifecycle(BaseModel):
+    """What people did with an alert. Absent on alerts no one has touched yet (v1.1)."""
+
+    opened_at: datetime | None = None  # wall-clock time the hub first saw it firing
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolution_note: str | None = None
+    assigned_to: str | None = None
+    comments: list[Comment] = Field(default_factory=list)
+    ack_escalated: bool = False
 
 
 class Alert(BaseModel):
@@ -61,6 +96,8 @@ class Alert(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     departments: list[str] = Field(default_factory=list)
     status: Status = "firing"
+    lifecycle: Lifecycle | None = None
+    change: Change | None = None
 
 
 class AlertChange(BaseModel):

@@ -35,6 +35,7 @@ from hub.correlate.spec import RulePack
 from hub.correlate.watermark import PartitionWatermarks
 from hub.events import EventRejected, deadletter_headers, parse_record
 from hub.settings import Settings
+from hub.stream.lifecycle import add_lifecycle
 from hub.stream.records import header_list
 from hub.stream.store import TableStore
 from hub.topics import DOMAINS, Topics
@@ -144,7 +145,8 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         assert wm is not None  # the fact's time was observed first
         outcome, changes = correlator.observe(rule, fact, route, wm)
         metrics.RULE_EVENTS.labels(rule, outcome).inc()
-        if outcome == "late":
+        if outcome == "late" and route.home:
+            # Once per rule that would have used it; copies for neighbouring cells stay quiet.
             await dead_letter(
                 record,
                 "late-event",
@@ -234,4 +236,5 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
                 )
 
     app.timer(interval=2.0)(request_ticks)
+    add_lifecycle(app, settings, raw)
     return app

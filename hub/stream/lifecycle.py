@@ -1,0 +1,150 @@
+"""The lifecycle agent: applies people's commands to alerts and records every change.
+
+It folds the correlator's changes from the alerts topic into a changelogged table keyed by
+alert id, decides each command from the commands topic against that state, and emits the
+resulting change (who did what, and when) back onto the alerts topic. Both topics are keyed
+by alert id, so an alert's changes and commands meet on one partition. Its own emissions come
+back on the alerts topic and are skipped: the table already holds them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+import orjson
+from pydantic import ValidationError
+
+from hub import metrics
+from hub.alerts.cloudevent import encode
+from hub.alerts.lifecycle import (
+    LIFECYCLE_SOURCE,
+    SYSTEM_ACTOR,
+    Command,
+    Rejected,
+    decide,
+    fold,
+    mark_opened,
+    needs_ack_escalation,
+)
+from hub.alerts.model import KIND_OF_TYPE, Alert
+from hub.events import deadletter_headers
+from hub.settings import Settings
+from hub.stream.records import header_list
+from hub.topics import Topics
+
+log = logging.getLogger("onenet.lifecycle")
+
+
+def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
+    topics = Topics(settings.topic_prefix)
+    channel = app.topic(topics.alerts, topics.commands, partitions=settings.partitions, **raw)
+    alerts = app.topic(topics.alerts, **raw)
+    commands = app.topic(topics.commands, **raw)
+    deadletter = app.topic(topics.deadletter, **raw)
+    table = app.Table(
+        "alert-lifecycle",
+        default=None,
+        partitions=settings.partitions,
+        schema=faust.Schema(key_type=str, key_serializer="json", value_serializer="json"),
+    )
+    timeout = timedelta(seconds=settings.ack_timeout_s)
+    requested: set[str] = set()
+
+    def load(alert_id: str) -> Alert | None:
+        stored = table.get(alert_id)
+        return Alert.model_validate(stored) if isinstance(stored, dict) else None
+
+    async def reject(record: Any, reason: str, detail: str) -> None:
+        msg = record.message
+        metrics.EVENTS_REJECTED.labels("lifecycle", reason).inc()
+        log.warning("command rejected: %s: %s", reason, detail)
+        await deadletter.send(
+            key=record.key,
+            value=record.value,
+            headers=deadletter_headers(
+                reason,
+                detail,
+                source_topic=msg.topic,
+                partition=msg.partition,
+                offset=msg.offset,
+                original_headers=header_list(msg.headers),
+            ),
+        )
+
+    async def on_alert_event(record: Any) -> None:
+        try:
+            obj = orjson.loads(record.value)
+            source = str(obj["source"])
+            kind = KIND_OF_TYPE[obj["type"]]
+            incoming = Alert.model_validate(obj["data"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValidationError):
+            return  # not an alert change; the alerts topic is written by the hub alone
+        if source == LIFECYCLE_SOURCE:
+            return
+        alert = fold(load(incoming.alert_id), kind, incoming, source=source)
+        if alert.status == "firing":
+            mark_opened(alert, datetime.now(UTC))
+        table[alert.alert_id] = alert.model_dump(mode="json")
+
+    async def on_command(record: Any) -> None:
+        try:
+            cmd = Command.model_validate_json(record.value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "command"
+            await reject(record, "invalid-command", f"{where}: {first['msg']}")
+            return
+        requested.discard(cmd.alert_id)
+        try:
+            change = decide(load(cmd.alert_id), cmd, now=datetime.now(UTC))
+        except Rejected as exc:
+            await reject(record, exc.reason, exc.detail)
+            return
+        alert = change.alert
+        table[alert.alert_id] = alert.model_dump(mode="json")
+        await alerts.send(
+            key=alert.alert_id.encode(),
+            value=encode(change, time=cmd.at, source=LIFECYCLE_SOURCE),
+        )
+        metrics.ALERT_CHANGES.labels(alert.rule, alert.severity.value, change.kind).inc()
+        log.info(
+            "alert %s by %s",
+            change.kind,
+            cmd.actor,
+            extra={"alert_id": alert.alert_id, "command_id": cmd.command_id, "rule": alert.rule},
+        )
+
+    @app.agent(channel, concurrency=1)
+    async def lifecycle(stream: Any) -> None:
+        async for record in stream.events():
+            if record.message.topic == topics.commands:
+                await on_command(record)
+            else:
+                await on_alert_event(record)
+
+    async def escalate_unacknowledged() -> None:
+        """Ask, through the commands topic, for escalation of alerts nobody acknowledged."""
+        now = datetime.now(UTC)
+        for alert_id, stored in list(table.items()):
+            if alert_id in requested or not isinstance(stored, dict):
+                continue
+            alert = Alert.model_validate(stored)
+            if not needs_ack_escalation(alert, now, timeout):
+                continue
+            requested.add(alert_id)
+            cmd = Command(
+                command_id=uuid.uuid4().hex,
+                alert_id=alert_id,
+                action="escalate-unacknowledged",
+                actor=SYSTEM_ACTOR,
+                scope="system",
+                at=now,
+                note=f"not acknowledged within {settings.ack_timeout_s:g} s",
+            )
+            await commands.send(key=alert_id.encode(), value=cmd.model_dump_json().encode())
+
+    app.timer(interval=5.0)(escalate_unacknowledged)

@@ -1,0 +1,121 @@
+"""The lifecycle agent on a real broker: commands in, recorded changes out, state kept across
+a worker kill, unacknowledged alerts escalated."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from hub.alerts.lifecycle import LIFECYCLE_SOURCE
+from hub.events import read_deadletter
+from hub.kafka import producer
+from tests.support.hubproc import Hub
+from tests.test_slice import reading
+
+pytestmark = pytest.mark.integration
+
+
+def send_command(hub: Hub, alert_id: str, action: str, **kw: Any) -> str:
+    command_id = uuid.uuid4().hex
+    body = {
+        "command_id": command_id,
+        "alert_id": alert_id,
+        "action": action,
+        "actor": kw.pop("actor", "alice"),
+        "scope": kw.pop("scope", "operator"),
+        "at": datetime.now(UTC).isoformat(),
+        **kw,
+    }
+    p = producer(hub.bootstrap)
+    p.send(f"{hub.prefix}.alerts.commands", orjson.dumps(body), key=alert_id.encode()).get(30)
+    p.close()
+    return command_id
+
+
+def alert_events(hub: Hub, n: int, timeout: float = 60) -> list[dict[str, Any]]:
+    records = hub.read_topic(f"{hub.prefix}.alerts", min_records=n, timeout=timeout)
+    return [json.loads(r.value) for r in records]
+
+
+def wait_for(hub: Hub, predicate: Any, n: int, timeout: float = 60) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        events = alert_events(hub, n, timeout=5)
+        if predicate(events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.5)
+
+
+def test_commands_change_alerts_and_survive_a_worker_kill(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    hub = Hub(kafka_bootstrap, tmp_path)
+    assert hub.run("topics", "create").returncode == 0
+    leak = [reading(f"l{i}", "S-ACK", -30 + i, 4200) for i in range(3)]
+    path = tmp_path / "leak.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in leak))
+    assert hub.run("publish", str(path)).returncode == 0
+
+    with hub.worker("w1") as proc:
+        fired = wait_for(hub, lambda ev: any(e["type"] == "city.alert.firing" for e in ev), 1)
+        alert_id = fired[0]["data"]["alert_id"]
+        send_command(hub, alert_id, "acknowledge")
+        events = wait_for(
+            hub, lambda ev: any(e["type"] == "city.alert.acknowledged" for e in ev), 2
+        )
+        acked = next(e for e in events if e["type"] == "city.alert.acknowledged")
+        assert acked["source"] == LIFECYCLE_SOURCE
+        assert acked["data"]["status"] == "acknowledged"
+        assert acked["data"]["change"]["actor"] == "alice"
+        assert acked["data"]["lifecycle"]["acknowledged_by"] == "alice"
+        hub.wait_consumed(f"{hub.prefix}.alerts.commands")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    with hub.worker("w2"):
+        # The table came back from its changelog: a second acknowledgement is refused...
+        send_command(hub, alert_id, "acknowledge", actor="bob")
+        send_command(hub, alert_id, "acknowledge", actor="mallory", scope="department:water")
+        # ...and resolving works on the recovered state.
+        send_command(hub, alert_id, "resolve", actor="bob", note="valve closed, area ventilated")
+        events = wait_for(hub, lambda ev: any(e["type"] == "city.alert.resolved" for e in ev), 3)
+        hub.wait_consumed(f"{hub.prefix}.alerts.commands")
+
+    resolved = [e for e in events if e["type"] == "city.alert.resolved"]
+    assert len(resolved) == 1
+    assert resolved[0]["data"]["lifecycle"]["acknowledged_by"] == "alice"
+    assert resolved[0]["data"]["lifecycle"]["resolved_by"] == "bob"
+    assert resolved[0]["data"]["lifecycle"]["resolution_note"] == "valve closed, area ventilated"
+    dead = [
+        read_deadletter(r.headers)
+        for r in hub.read_topic(f"{hub.prefix}.deadletter", min_records=2)
+    ]
+    assert sorted(d["reason"] for d in dead) == ["already-acknowledged", "forbidden"]
+
+
+def test_unacknowledged_alert_is_escalated_once(kafka_bootstrap: str, tmp_path: Path) -> None:
+    hub = Hub(kafka_bootstrap, tmp_path)
+    assert hub.run("topics", "create").returncode == 0
+    leak = [reading(f"u{i}", "S-NOACK", -30 + i, 4200) for i in range(3)]
+    path = tmp_path / "leak.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in leak))
+    assert hub.run("publish", str(path)).returncode == 0
+    with hub.worker(ONENET_ACK_TIMEOUT_S="10"):
+        events = wait_for(
+            hub, lambda ev: any(e["type"] == "city.alert.escalated" for e in ev), 2, timeout=90
+        )
+        time.sleep(8)  # a second escalation would have happened by now
+        events = alert_events(hub, 2)
+    escalated = [e for e in events if e["type"] == "city.alert.escalated"]
+    assert len(escalated) == 1
+    assert escalated[0]["data"]["severity"] == "Extreme"
+    assert escalated[0]["data"]["change"]["action"] == "escalate-unacknowledged"
+    assert escalated[0]["data"]["lifecycle"]["ack_escalated"] is True
