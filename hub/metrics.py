@@ -77,3 +77,30 @@ CONNECTOR_LAST_SEND = Gauge(
     "Wall-clock time of the connector's newest acknowledged publish.",
     ["connector"],
 )
+
+# --- operations: lag, readiness, build, the control view's HTTP and SSE ------------------------
+# Defined here so dashboards and rules have one catalogue to check against (docs/operations.md).
+
+CONSUMER_LAG = Gauge(
+    "onenet_consumer_lag_messages",
+    "Messages the worker group has not committed yet, per input topic partition.",
+    ["topic", "partition"],
+)
+PROCESS_READY = Gauge(
+    "onenet_process_ready", "1 when this process reports ready (/readyz answers 200), else 0."
+)
+BUILD_INFO = Gauge(
+    "onenet_build_info", "Always 1; the label carries the running hub version.", ["version"]
+)
+SSE_CLIENTS = Gauge("onenet_sse_clients", "Control-view Server-Sent Events streams open now.")
+HTTP_REQUESTS = Counter(
+    "onenet_http_requests_total",
+    "Control-view HTTP requests; handler is the route template, never the raw path.",
+    ["handler", "method", "code"],
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "onenet_http_request_duration_seconds",
+    "Control-view time to answer one HTTP request (to the first byte for SSE).",
+    ["handler"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

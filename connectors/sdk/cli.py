@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 import re
 from typing import Annotated, Any
 
 import click
 import typer
-from prometheus_client import start_http_server
 from rich.console import Console
 from rich.table import Table
 
@@ -18,6 +17,12 @@ from connectors.sdk.base import Connector
 from connectors.sdk.options import build_options, validate
 from connectors.sdk.runner import Runner, SendFailed
 from hub.errors import UserError
+from hub.observe import (
+    ObservabilityServer,
+    configure_logging,
+    log_format_from_env,
+    start_observability_server,
+)
 from hub.settings import get_settings
 from hub.topics import Topics
 
@@ -25,6 +30,7 @@ app = typer.Typer(help="List and run connectors (built-in and plug-ins).", no_ar
 err = Console(stderr=True, soft_wrap=True)
 
 INSTANCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+HEARTBEAT_S = 1.0
 
 
 @app.command("list")
@@ -89,31 +95,66 @@ def run_connector(
         )
     settings = get_settings()
     bootstrap = resolve_bootstrap(settings)
+    server: ObservabilityServer | None = None
     if metrics_port is not None:
-        server, _ = start_http_server(metrics_port, addr="127.0.0.1")
-        err.print(f"metrics on http://127.0.0.1:{server.server_port}/metrics")
-    path = settings.state_dir / "connectors" / f"{cls.name}-{instance}.json"
-    if reset_checkpoint:
-        path.unlink(missing_ok=True)
-    producer = make_producer(bootstrap)
+        server = start_observability_server(metrics_port)
+        err.print(f"metrics on {server.url}/metrics, health on /healthz and /readyz")
     try:
-        runner = Runner(
-            cls(options),
-            producer=producer,
-            topics=Topics(settings.topic_prefix),
-            checkpoint_path=path,
-            source=source or f"urn:onenet:connector:{cls.name}:{instance}",
-            max_bytes=settings.max_event_bytes,
-        )
+        path = settings.state_dir / "connectors" / f"{cls.name}-{instance}.json"
+        if reset_checkpoint:
+            path.unlink(missing_ok=True)
+        producer = make_producer(bootstrap)
         try:
-            return asyncio.run(runner.run())
-        except SendFailed as exc:
-            raise UserError(
-                f"the broker did not acknowledge some records: {exc}",
-                hint="the checkpoint stayed before them; fix the broker and run again to resume",
-            ) from None
+            runner = Runner(
+                cls(options),
+                producer=producer,
+                topics=Topics(settings.topic_prefix),
+                checkpoint_path=path,
+                source=source or f"urn:onenet:connector:{cls.name}:{instance}",
+                max_bytes=settings.max_event_bytes,
+            )
+            try:
+                return asyncio.run(_observed(runner, server))
+            except SendFailed as exc:
+                raise UserError(
+                    f"the broker did not acknowledge some records: {exc}",
+                    hint="the checkpoint stayed before them; fix the broker and run again to "
+                    "resume",
+                ) from None
+        finally:
+            producer.close(timeout=10)
     finally:
-        producer.close(timeout=10)
+        if server is not None:
+            server.stop()
+
+
+async def _observed(runner: Runner, server: ObservabilityServer | None) -> dict[str, int]:
+    """Run the runner; with a server, beat from this event loop and report readiness.
+
+    The producer has bootstrapped by the time the runner starts (kafka-python connects in its
+    constructor), so the connector is ready from here until it stops. The beat comes from a
+    task on the runner's own loop: a connector that blocks the loop goes stale on /healthz.
+    """
+    if server is None:
+        return await runner.run()
+
+    async def heartbeat() -> None:
+        while True:
+            server.beat()
+            if runner.stopping.is_set():
+                server.set_ready(False, "stopping: signal received")
+            await asyncio.sleep(HEARTBEAT_S)
+
+    server.beat()
+    server.set_ready(True, f"producer connected; connector {runner.name} running")
+    beats = asyncio.create_task(heartbeat())
+    try:
+        return await runner.run()
+    finally:
+        server.set_ready(False, "stopped")
+        beats.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beats
 
 
 @app.command(
@@ -133,7 +174,11 @@ def run(
             k: values.pop(k) for k in ("instance", "source", "metrics_port", "reset_checkpoint")
         }
         options = validate(cls.Options, values)
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        configure_logging(
+            "info",
+            json=log_format_from_env(),
+            static={"component": "connector", "connector": name, "instance": common["instance"]},
+        )
         counts = run_connector(cls, options, **common)
         err.print(
             f"{name}: published {counts['published']}, duplicates {counts['duplicate']}, "

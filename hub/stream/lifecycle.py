@@ -118,13 +118,14 @@ def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
             extra={"alert_id": alert.alert_id, "command_id": cmd.command_id, "rule": alert.rule},
         )
 
-    @app.agent(channel, concurrency=1)
     async def lifecycle(stream: Any) -> None:
         async for record in stream.events():
             if record.message.topic == topics.commands:
                 await on_command(record)
             else:
                 await on_alert_event(record)
+
+    app.agent(channel, concurrency=1, name="lifecycle")(lifecycle)
 
     async def escalate_unacknowledged() -> None:
         """Ask, through the commands topic, for escalation of alerts nobody acknowledged."""
