@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         ge=10,
         description="An alert still unacknowledged this long after firing is escalated once.",
     )
+    worker_session_timeout_s: float = Field(
+        default=30.0,
+        ge=6,
+        le=1800,
+        description="How long a silent worker keeps its partitions before the group moves them.",
+    )
     worker_store: str = Field(
         default="memory://", description="Faust table store: memory:// or rocksdb://."
     )

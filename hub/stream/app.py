@@ -76,6 +76,8 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         # Faust's own web server exposes table contents; metrics are served separately.
         web_enabled=False,
         table_standby_replicas=0,
+        broker_session_timeout=settings.worker_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.worker_session_timeout_s / 3),
     )
     raw: dict[str, Any] = {
         "key_type": bytes,
