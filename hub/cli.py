@@ -68,6 +68,15 @@ def _schemas_app() -> typer.Typer:
 app.add_typer(_schemas_app(), name="schemas")
 
 
+def _view_app() -> typer.Typer:
+    from hub.view.cli import app as view_app
+
+    return view_app
+
+
+app.add_typer(_view_app(), name="view")
+
+
 def _bootstrap(settings: Settings) -> str:
     from hub.bootstrap import resolve_bootstrap
 
