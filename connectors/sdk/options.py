@@ -86,8 +86,8 @@ def validate(model: type[BaseModel], values: dict[str, Any]) -> BaseModel:
     except ValidationError as exc:
         problems = []
         for e in exc.errors()[:3]:
-            where = ", ".join(option_name(str(p)) for p in e["loc"][:1]) or "options"
-            problems.append(f"{where}: {e['msg']}")
+            where = ", ".join(option_name(str(p)) for p in e["loc"][:1])
+            problems.append(f"{where}: {e['msg']}" if where else e["msg"])
         raise UserError(
             "invalid connector option " + "; ".join(problems),
             hint="see `onenet connector run NAME --help`",

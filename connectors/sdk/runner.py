@@ -72,7 +72,9 @@ class Runner:
     # --- Sink -------------------------------------------------------------------------------
 
     async def send(self, item: Item) -> Outcome:
-        outcome, future = self._dispatch(item)
+        # Awaited: a failure is the caller's to handle (an HTTP 503, an MQTT message left
+        # unacknowledged), so it does not stop the runner; the position moves only on success.
+        outcome, future = self._dispatch(item, fatal=False)
         if future is not None:
             await future
         return outcome
@@ -80,7 +82,7 @@ class Runner:
     async def submit(self, item: Item) -> Outcome:
         if self._failures:
             raise SendFailed("; ".join(self._failures[:3]))
-        outcome, _ = self._dispatch(item)
+        outcome, _ = self._dispatch(item, fatal=True)
         await asyncio.sleep(0)  # let acknowledgements and signals through on long runs
         return outcome
 
@@ -101,7 +103,9 @@ class Runner:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _track(self, kafka_future: Any, *, on_ok: Any = None) -> asyncio.Future[None]:
+    def _track(
+        self, kafka_future: Any, *, on_ok: Any = None, fatal: bool = True
+    ) -> asyncio.Future[None]:
         """Bridge a kafka-python future (resolved on the sender thread) into asyncio."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
@@ -122,7 +126,8 @@ class Runner:
         def failed(exc: BaseException) -> None:
             def settle() -> None:
                 metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
-                self._failures.append(f"{type(exc).__name__}: {exc}")
+                if fatal:
+                    self._failures.append(f"{type(exc).__name__}: {exc}")
                 if not done.done():
                     done.set_exception(SendFailed(str(exc)))
 
@@ -134,22 +139,39 @@ class Runner:
         done.add_done_callback(self._pending.discard)
         return done
 
-    def _dispatch(self, item: Item) -> tuple[Outcome, asyncio.Future[None] | None]:
+    def _move_to(self, position: Any, future: asyncio.Future[None] | None, fatal: bool) -> None:
+        """Advance the resume position: at once for fire-and-forget records (a failure then
+        blocks every later checkpoint), or once an awaited record was acknowledged."""
+        if position is None:
+            return
+        if future is None or fatal:
+            self._position = position
+            return
+
+        def settled(f: asyncio.Future[None]) -> None:
+            if not f.cancelled() and f.exception() is None:
+                self._position = position
+
+        future.add_done_callback(settled)
+
+    def _dispatch(self, item: Item, *, fatal: bool) -> tuple[Outcome, asyncio.Future[None] | None]:
         raw = item.raw
         try:
             value = to_bytes(item.payload, default_source=self.source)
         except (TypeError, ValueError) as exc:
             value = raw or repr(item.payload).encode()
-            return self._reject_now(value, "invalid-data", f"not JSON-serialisable: {exc}", item)
+            return self._reject_now(
+                value, "invalid-data", f"not JSON-serialisable: {exc}", item, fatal
+            )
         try:
             event = parse_structured(value, max_bytes=self.max_bytes)
         except EventRejected as exc:
-            return self._reject_now(raw or value, exc.reason, exc.detail, item)
+            return self._reject_now(raw or value, exc.reason, exc.detail, item, fatal)
         uid = f"{event.envelope.source}\x1f{event.envelope.id}"
-        self._position = item.position if item.position is not None else self._position
         if uid in self.recent:
             self.counts["duplicate"] += 1
             metrics.CONNECTOR_DUPLICATES.labels(self.name).inc()
+            self._move_to(item.position, None, fatal)
             return Outcome("duplicate", event_id=event.envelope.id), None
         self.recent.add(uid)
         topic = self.topics.events(event.domain)
@@ -159,7 +181,8 @@ class Runner:
         except KafkaError as exc:  # no metadata for the topic in time, buffer full, closed
             self.recent.discard(uid)
             metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
-            self._failures.append(f"{type(exc).__name__}: {exc}")
+            if fatal:
+                self._failures.append(f"{type(exc).__name__}: {exc}")
             raise SendFailed(f"{topic}: {exc}") from None
         event_ts = event.event_time.timestamp()
 
@@ -169,7 +192,7 @@ class Runner:
             metrics.CONNECTOR_LAST_EVENT.labels(self.name).set(event_ts)
             metrics.CONNECTOR_LAST_SEND.labels(self.name).set_to_current_time()
 
-        future = self._track(kafka_future, on_ok=published)
+        future = self._track(kafka_future, on_ok=published, fatal=fatal)
 
         def forget_if_failed(f: asyncio.Future[None]) -> None:
             # Not published after all: a later re-send must not be dropped as a duplicate.
@@ -177,17 +200,18 @@ class Runner:
                 self.recent.discard(uid)
 
         future.add_done_callback(forget_if_failed)
+        self._move_to(item.position, future, fatal)
         return Outcome("published", topic=topic, event_id=event.envelope.id), future
 
     def _reject_now(
-        self, raw: bytes, reason: str, detail: str, item: Item
+        self, raw: bytes, reason: str, detail: str, item: Item, fatal: bool
     ) -> tuple[Outcome, asyncio.Future[None]]:
-        self._position = item.position if item.position is not None else self._position
-        future = self._dead_letter_future(raw, reason, detail, item.origin)
+        future = self._dead_letter_future(raw, reason, detail, item.origin, fatal=fatal)
+        self._move_to(item.position, future, fatal)
         return Outcome("rejected", reason=reason, detail=detail), future
 
     def _dead_letter_future(
-        self, raw: bytes, reason: str, detail: str, origin: str
+        self, raw: bytes, reason: str, detail: str, origin: str, *, fatal: bool = True
     ) -> asyncio.Future[None]:
         self.counts["rejected"] += 1
         metrics.CONNECTOR_REJECTED.labels(self.name, reason).inc()
@@ -199,16 +223,17 @@ class Runner:
             sent = self.producer.send(self.topics.deadletter, raw, headers=headers)
         except KafkaError as exc:
             metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
-            self._failures.append(f"{type(exc).__name__}: {exc}")
+            if fatal:
+                self._failures.append(f"{type(exc).__name__}: {exc}")
             raise SendFailed(f"{self.topics.deadletter}: {exc}") from None
-        return self._track(sent)
+        return self._track(sent, fatal=fatal)
 
     async def _dead_letter(
         self, raw: bytes, reason: str, detail: str, origin: str, position: Any
     ) -> None:
-        if position is not None:
-            self._position = position
-        await self._dead_letter_future(raw, reason, detail, origin)
+        future = self._dead_letter_future(raw, reason, detail, origin, fatal=False)
+        self._move_to(position, future, fatal=False)
+        await future
 
     async def _periodic_checkpoint(self) -> None:
         while True:
