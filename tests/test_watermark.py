@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hub.correlate.watermark import Watermark
+from hub.correlate.watermark import ShuffleWatermarks, Watermark
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -42,3 +42,23 @@ def test_a_fresh_worker_waits_before_trusting_the_wall_clock() -> None:
     assert wm.current() is None
     clock.now = T0 + timedelta(seconds=31)
     assert wm.current() == clock.now - timedelta(minutes=5)
+
+
+def test_shuffled_watermark_is_the_minimum_over_live_origins() -> None:
+    clock = Clock(T0)
+    wm = ShuffleWatermarks(timedelta(minutes=5), idle_after=timedelta(seconds=30), clock=clock)
+    assert wm.current(0) is None
+    wm.observe(0, "safety:0", T0 - timedelta(hours=1))
+    wm.observe(0, "safety:1", T0 - timedelta(hours=3))  # a slow origin, catching up
+    assert wm.current(0) == T0 - timedelta(hours=3)
+    wm.observe(0, "safety:1", T0 - timedelta(hours=4))  # never goes back
+    assert wm.current(0) == T0 - timedelta(hours=3)
+    # The slow origin falls silent: it stops holding time back.
+    clock.now = T0 + timedelta(seconds=20)
+    wm.observe(0, "safety:0", T0 - timedelta(minutes=50))
+    clock.now = T0 + timedelta(seconds=31)
+    assert wm.current(0) == T0 - timedelta(minutes=50)
+    # Every origin silent: the wall clock stands in.
+    clock.now = T0 + timedelta(minutes=2)
+    assert wm.current(0) == clock.now - timedelta(minutes=5)
+    assert wm.slowest() == clock.now - timedelta(minutes=5)

@@ -6,7 +6,7 @@ and the benchmarks (state in a dict), so what the rule tests prove is what produ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Protocol
 
@@ -74,12 +74,20 @@ class Correlator:
         self.store.put(rule, key, step.state)
         return step.changes
 
-    def due(self, watermark: datetime) -> Iterator[tuple[str, str]]:
-        """(rule, key) pairs whose state would change if time advanced to `watermark`."""
+    def due(
+        self, watermark: datetime | Callable[[str], datetime | None]
+    ) -> Iterator[tuple[str, str]]:
+        """(rule, key) pairs whose state would change if time advanced to `watermark`.
+
+        `watermark` may be a function of the rule name, for rules that run on different clocks.
+        """
         for name, engine in self.engines.items():
+            wm = watermark(name) if callable(watermark) else watermark
+            if wm is None:
+                continue
             for key in self.store.keys(name):
                 state = self.store.get(name, key)
-                if state is not None and engine.due(state, watermark):
+                if state is not None and engine.due(state, wm):
                     yield name, key
 
     def advance_all(self, watermark: datetime) -> list[AlertChange]:

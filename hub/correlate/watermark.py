@@ -84,3 +84,52 @@ class PartitionWatermarks:
         """The least advanced watermark: safe for decisions that span partitions."""
         values = [v for v in (w.current() for w in self._by_partition.values()) if v is not None]
         return min(values) if values else None
+
+
+class ShuffleWatermarks:
+    """Watermarks downstream of the re-keying topic, propagated the way Flink does it.
+
+    Each forwarded copy carries its origin partition's watermark. A re-keyed partition's
+    watermark is the minimum over the origins that spoke recently, so a copy from a slow origin
+    (a worker catching up) is never judged late against a faster one. Copies from one origin
+    arrive in order, so a copy that was on time at its origin is on time here too. Origins
+    silent for `idle_after` stop holding time back, as idle partitions do upstream.
+    """
+
+    def __init__(
+        self,
+        lateness: timedelta,
+        idle_after: timedelta = timedelta(seconds=30),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._lateness = lateness
+        self._idle_after = idle_after
+        self._clock = clock
+        self._origins: dict[int, dict[str, tuple[datetime, datetime]]] = {}
+        self._current: dict[int, datetime] = {}
+
+    def observe(self, partition: int, origin: str, watermark: datetime) -> None:
+        origins = self._origins.setdefault(partition, {})
+        previous = origins.get(origin)
+        best = watermark if previous is None else max(previous[0], watermark)
+        origins[origin] = (best, self._clock())
+
+    def current(self, partition: int) -> datetime | None:
+        now = self._clock()
+        origins = self._origins.get(partition, {})
+        live = [wm for wm, seen in origins.values() if now - seen < self._idle_after]
+        if live:
+            candidate = min(live)
+        elif origins:
+            # Every origin is quiet: the wall clock stands in, as for an idle partition upstream.
+            candidate = max(*(wm for wm, _ in origins.values()), now - self._lateness)
+        else:
+            return self._current.get(partition)
+        best = self._current.get(partition)
+        if best is None or candidate > best:
+            self._current[partition] = best = candidate
+        return best
+
+    def slowest(self) -> datetime | None:
+        values = [v for v in (self.current(p) for p in list(self._origins)) if v is not None]
+        return min(values) if values else None

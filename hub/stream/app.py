@@ -32,11 +32,12 @@ from hub.correlate.engine import Route
 from hub.correlate.fact import Fact
 from hub.correlate.pack import load_pack
 from hub.correlate.spec import RulePack
-from hub.correlate.watermark import PartitionWatermarks
+from hub.correlate.watermark import PartitionWatermarks, ShuffleWatermarks
 from hub.events import EventRejected, deadletter_headers, parse_record
 from hub.settings import Settings
 from hub.stream.lifecycle import add_lifecycle
 from hub.stream.records import header_list
+from hub.stream.routing import direct_rules
 from hub.stream.store import TableStore
 from hub.topics import DOMAINS, Topics
 
@@ -44,6 +45,8 @@ log = logging.getLogger("onenet.worker")
 
 RULE_HEADER = "onenet_rule"
 HOME_HEADER = "onenet_home"
+ORIGIN_HEADER = "onenet_origin"
+ORIGIN_WM_HEADER = "onenet_origin_watermark"
 
 
 def internal_topics(app_id: str) -> tuple[str, str]:
@@ -107,6 +110,15 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
     correlator = Correlator(pack, store)
     lateness = settings.allowed_lateness_s
     watermarks = PartitionWatermarks(timedelta(seconds=lateness))
+    shuffled = ShuffleWatermarks(timedelta(seconds=lateness))
+    direct = direct_rules(pack)
+
+    def watermark_for(rule: str, partition: int) -> datetime | None:
+        return watermarks[partition].current() if rule in direct else shuffled.current(partition)
+
+    def slowest_for(rule: str) -> datetime | None:
+        return watermarks.slowest() if rule in direct else shuffled.slowest()
+
     pending_ticks: set[tuple[str, str]] = set()
 
     async def emit(changes: list[AlertChange], at: datetime) -> None:
@@ -142,9 +154,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             headers.append(("onenet_dlq_rule", rule.encode()))
         await deadletter.send(key=record.key, value=record.value, headers=headers)
 
-    async def apply(record: Any, rule: str, fact: Fact, route: Route) -> None:
-        wm = watermarks[record.message.partition].current()
-        assert wm is not None  # the fact's time was observed first
+    async def apply(record: Any, rule: str, fact: Fact, route: Route, wm: datetime) -> None:
         outcome, changes = correlator.observe(rule, fact, route, wm)
         metrics.RULE_EVENTS.labels(rule, outcome).inc()
         if outcome == "late" and route.home:
@@ -169,17 +179,25 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             return
         metrics.EVENTS_CONSUMED.labels(msg.topic, event.type).inc()
         fact = Fact.of(event)
-        watermarks[msg.partition].observe(fact.time)
+        source_wm = watermarks[msg.partition]
+        source_wm.observe(fact.time)
+        wm = source_wm.current()
+        assert wm is not None  # the fact's time was just observed
         here = record.key.decode("utf-8", "replace") if record.key is not None else None
+        origin = [
+            (ORIGIN_HEADER, f"{msg.topic}:{msg.partition}".encode()),
+            (ORIGIN_WM_HEADER, wm.isoformat().encode()),
+        ]
         for rule, route in correlator.routes(fact):
-            if route.key == here:
-                await apply(record, rule, fact, route)
+            if rule in direct and route.key == here:
+                await apply(record, rule, fact, route, wm)
             else:
                 await rekey.send(
                     key=route.key.encode(),
                     value=record.value,
                     headers=[
                         *header_list(msg.headers),
+                        *origin,
                         (RULE_HEADER, rule.encode()),
                         (HOME_HEADER, b"1" if route.home else b"0"),
                     ],
@@ -196,9 +214,13 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             await dead_letter(record, exc.reason, exc.detail, rule)
             return
         fact = Fact.of(event)
-        watermarks[record.message.partition].observe(fact.time)
+        partition = record.message.partition
+        origin, origin_wm = _header(headers, ORIGIN_HEADER), _header(headers, ORIGIN_WM_HEADER)
+        if origin and origin_wm:
+            shuffled.observe(partition, origin, datetime.fromisoformat(origin_wm))
+        wm = shuffled.current(partition) or fact.time - timedelta(seconds=lateness)
         route = Route(record.key.decode(), home=_header(headers, HOME_HEADER) != "0")
-        await apply(record, rule, fact, route)
+        await apply(record, rule, fact, route, wm)
 
     async def on_tick(record: Any) -> None:
         rule = _header(header_list(record.message.headers), RULE_HEADER)
@@ -206,7 +228,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         pending_ticks.discard((rule or "", key))
         if rule not in correlator.engines:
             return
-        wm = watermarks[record.message.partition].current()
+        wm = watermark_for(rule, record.message.partition)
         if wm is not None:
             await emit(correlator.advance(rule, key, wm), wm)
 
@@ -225,12 +247,11 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
 
     async def request_ticks() -> None:
         wm = watermarks.slowest()
-        if wm is None:
-            return
-        metrics.WATERMARK.set(wm.timestamp())
+        if wm is not None:
+            metrics.WATERMARK.set(wm.timestamp())
         for rule in correlator.engines:
             metrics.RULE_KEYS.labels(rule).set(store.size(rule))
-        for rule, key in correlator.due(wm):
+        for rule, key in correlator.due(slowest_for):
             if (rule, key) not in pending_ticks:
                 pending_ticks.add((rule, key))
                 await ticks.send(

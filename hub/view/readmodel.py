@@ -1,0 +1,236 @@
+"""The control view's state: every alert folded from the alerts topic, and a change log.
+
+The alerts topic is the event-sourced record of every alert, so the view keeps no store of its
+own: at start-up it replays the topic from the beginning through
+`hub.alerts.lifecycle.fold` (the same function the worker's lifecycle agent uses), which is why
+a restarted view shows the same states as before. Each applied change gets a sequence number
+in a bounded in-memory log; the SSE stream resumes from it. The sequence restarts with the
+process, so cursors carry the process's epoch and a cursor from another epoch means "reload".
+
+Pure and synchronous: the Kafka edge (`hub.view.feed`) hands records in, tests can too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from hub.alerts.lifecycle import fold
+from hub.alerts.model import KIND_OF_TYPE, Alert
+from hub.events import EventRejected, parse_record
+from hub.view.citymap import CityGrid
+from hub.view.evidence import EvidenceIndex, record_of
+from hub.view.sla import DEFAULT_DEADLINE, DEFAULT_WINDOW, SlaBook
+
+Clock = Callable[[], datetime]
+Headers = Sequence[tuple[str, bytes | None]]
+DEFAULT_RING = 10_000
+SEEN_IDS = 100_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One applied change: what happened (kind), to which alert state, when we learnt of it."""
+
+    seq: int
+    kind: str
+    alert: Alert
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    epoch: str
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{self.epoch}-{self.seq}"
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor | None:
+        epoch, sep, seq = text.strip().rpartition("-")
+        if not sep or not epoch or not seq.isdigit() or len(seq) > 18:
+            return None
+        return cls(epoch, int(seq))
+
+
+class ReadModel:
+    def __init__(
+        self,
+        *,
+        ring_size: int = DEFAULT_RING,
+        evidence_capacity: int = 100_000,
+        sla_window: timedelta = DEFAULT_WINDOW,
+        sla_deadline: timedelta = DEFAULT_DEADLINE,
+        max_event_bytes: int = 65536,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.epoch = secrets.token_hex(4)
+        self.alerts: dict[str, Alert] = {}
+        self.last_entry: dict[str, Entry] = {}
+        self.evidence = EvidenceIndex(evidence_capacity)
+        self.sla = SlaBook(window=sla_window, deadline=sla_deadline)
+        self.city = CityGrid()
+        self.clock = clock
+        self.max_event_bytes = max_event_bytes
+        self.seq = 0
+        self._ring: deque[Entry] = deque(maxlen=ring_size)
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._changed: asyncio.Event | None = None  # made by the first waiter
+        self.skipped_records = 0
+
+    # --- input ------------------------------------------------------------------------------
+
+    def apply_alert_record(self, raw: bytes | None) -> Entry | None:
+        """Fold one record of the alerts topic; None when it is not a (new) alert change."""
+        if not raw:
+            return None
+        try:
+            obj = orjson.loads(raw)
+            kind = KIND_OF_TYPE[obj["type"]]
+            source = str(obj["source"])
+            ce_id = str(obj["id"])
+            incoming = Alert.model_validate(obj["data"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValidationError):
+            self.skipped_records += 1
+            return None
+        if (source, ce_id) in self._seen:
+            return None  # the same change emitted twice (a producer retry, a worker restart)
+        self._seen[(source, ce_id)] = None
+        if len(self._seen) > SEEN_IDS:
+            self._seen.popitem(last=False)
+        alert = fold(self.alerts.get(incoming.alert_id), kind, incoming, source=source)
+        return self._record(kind, alert)
+
+    def _record(self, kind: str, alert: Alert) -> Entry:
+        self.alerts[alert.alert_id] = alert
+        self.evidence.cite(alert.evidence)
+        self.seq += 1
+        entry = Entry(self.seq, kind, alert, self.clock())
+        self._ring.append(entry)
+        self.last_entry[alert.alert_id] = entry
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
+        return entry
+
+    def apply_event_record(self, value: bytes | None, headers: Headers | None, topic: str) -> None:
+        """Index one record of an events topic: evidence, the city's extent, SLA statistics."""
+        try:
+            event = parse_record(value, headers, max_bytes=self.max_event_bytes)
+        except EventRejected:
+            self.skipped_records += 1
+            return
+        self.evidence.add(record_of(event, topic=topic))
+        loc = event.location
+        if loc is not None:
+            self.city.observe(loc.lat, loc.lon, event.district)
+        if event.domain == "service":
+            self.sla.observe(event)
+
+    # --- change log -------------------------------------------------------------------------
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.epoch, self.seq)
+
+    def entries_after(self, seq: int) -> list[Entry] | None:
+        """Changes after `seq`, or None when the ring no longer reaches back that far."""
+        if seq > self.seq or seq < 0:
+            return None
+        if seq == self.seq:
+            return []
+        oldest = self._ring[0].seq if self._ring else self.seq + 1
+        if seq + 1 < oldest:
+            return None
+        return [e for e in self._ring if e.seq > seq]
+
+    async def wait_for_change(self, seq: int, timeout: float) -> bool:
+        """Wait until a change after `seq` exists (True) or the timeout passes (False)."""
+        if self.seq > seq:
+            return True
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        changed = self._changed
+        try:
+            await asyncio.wait_for(changed.wait(), timeout)
+        except TimeoutError:
+            return self.seq > seq
+        return True
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def select(
+        self,
+        visible: Callable[[Alert], bool],
+        *,
+        status: Iterable[str] = (),
+        severity: Iterable[str] = (),
+        category: str | None = None,
+        district: str | None = None,
+        department: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        text: str | None = None,
+    ) -> list[Alert]:
+        statuses, severities = set(status), set(severity)
+        needle = text.casefold().strip() if text else ""
+        out = []
+        for a in self.alerts.values():
+            if not visible(a):
+                continue
+            if statuses and a.status not in statuses:
+                continue
+            if severities and a.severity.value not in severities:
+                continue
+            if category and a.category != category:
+                continue
+            if district and a.district != district:
+                continue
+            if department and department not in a.departments:
+                continue
+            if since and a.last_event_time < since:
+                continue
+            if until and a.first_event_time > until:
+                continue
+            if needle and needle not in _haystack(a):
+                continue
+            out.append(a)
+        return out
+
+    def facets(self, visible: Callable[[Alert], bool]) -> dict[str, Any]:
+        """Open-alert counters by severity and the values the filters can take."""
+        counts = {"Extreme": 0, "Severe": 0, "Moderate": 0, "Minor": 0}
+        districts, departments, categories = set(), set(), set()
+        for a in self.alerts.values():
+            if not visible(a):
+                continue
+            if a.status != "resolved":
+                counts[a.severity.value] += 1
+            if a.district:
+                districts.add(a.district)
+            departments.update(a.departments)
+            categories.add(a.category)
+        return {
+            "open_by_severity": counts,
+            "districts": sorted(districts),
+            "departments": sorted(departments),
+            "categories": sorted(categories),
+        }
+
+
+def _haystack(a: Alert) -> str:
+    parts = [a.alert_id, a.rule, a.headline, a.key, a.category, a.district or "", *a.departments]
+    return " ".join(parts).casefold()
