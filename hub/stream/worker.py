@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -45,16 +46,15 @@ def worker_readiness(app: Any) -> tuple[bool, str]:
 
 
 def watch_worker(app: Any, server: ObservabilityServer, *, interval: float = HEARTBEAT_S) -> None:
-    """Heartbeat and readiness from inside the app, so they stop when its event loop stops.
+    """Readiness (and a heartbeat) from a Faust timer; "not ready" at once when a rebalance starts.
 
-    Faust starts timers only after the first table recovery; until then the server reports
-    "starting" (alive within its startup grace, not ready). The timer re-reads the app's
-    rebalance state every beat, so readiness never depends on the order Faust's signals come
-    in; the revoke signal only makes "not ready" immediate when a rebalance begins.
+    The timer re-reads the app's rebalance state every beat, so readiness never depends on the
+    order in which Faust's signals arrive. Faust starts timers only after the first table
+    recovery, so liveness during start-up comes from `beat_from_loop` instead.
     """
 
     async def on_revoked(_app: Any, revoked: Any, **_: Any) -> None:
-        server.set_ready(False, f"rebalancing: {len(revoked)} partitions revoked")
+        server.set_ready(False, f"rebalancing ({len(revoked)} partitions revoked)")
 
     async def on_shutdown(_app: Any, **_: Any) -> None:
         server.set_ready(False, "shutting down")
@@ -67,6 +67,22 @@ def watch_worker(app: Any, server: ObservabilityServer, *, interval: float = HEA
         server.set_ready(*worker_readiness(app))
 
     app.timer(interval=interval, name="observability-heartbeat")(observability_heartbeat)
+
+
+def beat_from_loop(worker: Any, server: ObservabilityServer, interval: float = HEARTBEAT_S) -> None:
+    """Beat from the worker's event loop from its first turn, through group join and recovery.
+
+    A long table recovery is the loop working, not a hang: without this the liveness probe
+    would fail it and a supervisor would restart the worker into the same recovery. The
+    worker cancels the future when it stops.
+    """
+
+    async def beat() -> None:
+        while not worker.should_stop:
+            server.beat()
+            await asyncio.sleep(interval)
+
+    worker.add_future(beat())
 
 
 def run_worker(settings: Settings, *, loglevel: str = "info", metrics_port: int = 6066) -> None:
@@ -90,6 +106,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info", metrics_port: int 
     worker = faust.Worker(app, loglevel=loglevel, redirect_stdouts=False, **quiet)
     if json_logs:
         worker.spinner = None
+    beat_from_loop(worker, server)
     try:
         worker.execute_from_commandline()
     finally:
