@@ -157,15 +157,14 @@ def test_hydrogen_leak_fires_once_per_episode_and_near_misses_stay_silent(
     assert [e["type"] for e in extreme] == ["city.alert.firing"]
     assert extreme[0]["data"]["severity"] == "Extreme"
 
-    # The late reading is dead-lettered once for each rule that would have used it.
-    dead = hub.read_topic(f"{hub.prefix}.deadletter", min_records=2)
-    late = sorted((read_deadletter(r.headers) for r in dead), key=lambda d: d["rule"])
-    assert [(d["reason"], d["rule"]) for d in late] == [
-        ("late-event", "hazard-near-crowd"),
-        ("late-event", "hydrogen-leak"),
-    ]
+    # The late reading is dead-lettered for the site's rule, whose partition has moved on; a
+    # rule fed through re-keying judges it by its own, possibly slower, watermark.
+    dead = hub.read_topic(f"{hub.prefix}.deadletter", min_records=1)
+    late = {read_deadletter(r.headers)["rule"]: read_deadletter(r.headers) for r in dead}
+    assert "hydrogen-leak" in late
+    assert {d["reason"] for d in late.values()} == {"late-event"}
     assert all(json.loads(r.value)["id"] == "late-old" for r in dead)
-    assert "allowed lateness 300 s" in late[0]["detail"]
+    assert "allowed lateness 300 s" in late["hydrogen-leak"]["detail"]
 
 
 def test_alerts_tail_prints_a_readable_line(hub: Hub, tmp_path: Path) -> None:

@@ -1,18 +1,24 @@
 """Event-time watermark: how far the stream has progressed, so windows and deadlines can close.
 
 The watermark is the largest event time seen minus the allowed lateness. When no input has
-arrived for `idle_after`, the wall clock stands in for the stream's progress, so a quiet night
-still closes windows and fires deadlines (the same idea as Flink's source idleness).
+arrived for `idle_after` and the input is caught up (nothing left to read), the wall clock
+stands in for the stream's progress, so a quiet night still closes windows and fires deadlines
+(the same idea as Flink's source idleness). A slow consumer working through a backlog is not
+idle: letting the wall clock in then would call the whole backlog late.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _always() -> bool:
+    return True
 
 
 class Watermark:
@@ -21,8 +27,10 @@ class Watermark:
         lateness: timedelta,
         idle_after: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = utcnow,
+        caught_up: Callable[[], bool] = _always,
     ) -> None:
         self.lateness = lateness
+        self._caught_up = caught_up
         self.idle_after = idle_after
         self._clock = clock
         self.stream_time: datetime | None = None
@@ -39,7 +47,7 @@ class Watermark:
         """The watermark now; None until the stream or the idle clock says anything. Monotone."""
         now = self._clock()
         progress = self.stream_time
-        idle = now - self._last_input >= self.idle_after
+        idle = now - self._last_input >= self.idle_after and self._caught_up()
         if idle:
             progress = now if progress is None else max(progress, now)
         if progress is None:
@@ -55,11 +63,13 @@ class Watermark:
 
 
 class PartitionWatermarks:
-    """One watermark per input partition, as Kafka Streams keeps stream time per task.
+    """One watermark per input partition (a topic and partition number), as Kafka Streams keeps
+    stream time per partition.
 
     A worker reading several partitions at different speeds (catching up after a restart, say)
-    must not call one partition's events late because another partition is ahead. A key's state
-    lives in exactly one partition, so that partition's watermark is the one that governs it.
+    must not call one partition's events late because another partition is ahead; the same goes
+    for two topics read side by side. A key's state lives in exactly one partition of one topic,
+    so that partition's watermark is the one that governs it.
     """
 
     def __init__(
@@ -67,44 +77,64 @@ class PartitionWatermarks:
         lateness: timedelta,
         idle_after: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = utcnow,
+        caught_up: Callable[[Hashable], bool] = lambda _partition: True,
     ) -> None:
         self._lateness = lateness
         self._idle_after = idle_after
         self._clock = clock
-        self._by_partition: dict[int, Watermark] = {}
+        self._caught_up = caught_up
+        self._by_partition: dict[Hashable, Watermark] = {}
 
-    def __getitem__(self, partition: int) -> Watermark:
+    def __getitem__(self, partition: Hashable) -> Watermark:
         wm = self._by_partition.get(partition)
         if wm is None:
-            wm = Watermark(self._lateness, self._idle_after, self._clock)
+            wm = Watermark(
+                self._lateness,
+                self._idle_after,
+                self._clock,
+                caught_up=lambda: self._caught_up(partition),
+            )
             self._by_partition[partition] = wm
         return wm
 
-    def slowest(self) -> datetime | None:
-        """The least advanced watermark: safe for decisions that span partitions."""
-        values = [v for v in (w.current() for w in self._by_partition.values()) if v is not None]
+    def slowest(self, which: Callable[[Hashable], bool] = lambda _key: True) -> datetime | None:
+        """The least advanced watermark (of the partitions `which` picks): safe for decisions
+        that span partitions."""
+        values = [
+            v
+            for v in (w.current() for k, w in self._by_partition.items() if which(k))
+            if v is not None
+        ]
         return min(values) if values else None
 
 
 class ShuffleWatermarks:
     """Watermarks downstream of the re-keying topic, propagated the way Flink does it.
 
-    Each forwarded copy carries its origin partition's watermark. A re-keyed partition's
-    watermark is the minimum over the origins that spoke recently, so a copy from a slow origin
-    (a worker catching up) is never judged late against a faster one. Copies from one origin
-    arrive in order, so a copy that was on time at its origin is on time here too. Origins
-    silent for `idle_after` stop holding time back, as idle partitions do upstream.
+    Every origin partition (a topic and partition number of the event topics) tells each
+    re-keyed partition its watermark: on every forwarded copy, and in a broadcast every few
+    seconds. A re-keyed partition's watermark is the minimum over all expected origins, so a
+    copy from a slow origin (a worker catching up) is never judged late against a faster one;
+    copies from one origin arrive in order, so a copy that was on time at its origin is on time
+    here too. An origin that has not spoken for `idle_after` while this worker has nothing
+    left to read stops holding time back, and when every origin is quiet the wall clock stands
+    in, as for an idle partition upstream.
     """
 
     def __init__(
         self,
         lateness: timedelta,
+        expected: Iterable[str] = (),
         idle_after: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = utcnow,
+        caught_up: Callable[[], bool] = _always,
     ) -> None:
         self._lateness = lateness
+        self._expected = frozenset(expected)
         self._idle_after = idle_after
         self._clock = clock
+        self._caught_up = caught_up
+        self._started = clock()
         self._origins: dict[int, dict[str, tuple[datetime, datetime]]] = {}
         self._current: dict[int, datetime] = {}
 
@@ -117,14 +147,23 @@ class ShuffleWatermarks:
     def current(self, partition: int) -> datetime | None:
         now = self._clock()
         origins = self._origins.get(partition, {})
-        live = [wm for wm, seen in origins.values() if now - seen < self._idle_after]
+        # While this worker still has input to read, silent origins may just be behind.
+        quiet_after = self._idle_after if self._caught_up() else timedelta.max
+        live: list[datetime] = []
+        waiting = False
+        for origin in self._expected | origins.keys():
+            seen = origins.get(origin)
+            if seen is None:
+                waiting = waiting or now - self._started < quiet_after
+            elif now - seen[1] < quiet_after:
+                live.append(seen[0])
+        if waiting:
+            return self._current.get(partition)  # an origin has not spoken yet: hold
         if live:
             candidate = min(live)
-        elif origins:
-            # Every origin is quiet: the wall clock stands in, as for an idle partition upstream.
-            candidate = max(*(wm for wm, _ in origins.values()), now - self._lateness)
         else:
-            return self._current.get(partition)
+            newest = [wm for wm, _ in origins.values()]
+            candidate = max(*newest, now - self._lateness) if newest else now - self._lateness
         best = self._current.get(partition)
         if best is None or candidate > best:
             self._current[partition] = best = candidate

@@ -47,6 +47,7 @@ RULE_HEADER = "onenet_rule"
 HOME_HEADER = "onenet_home"
 ORIGIN_HEADER = "onenet_origin"
 ORIGIN_WM_HEADER = "onenet_origin_watermark"
+KIND_HEADER = "onenet_kind"  # "watermark" on the re-keying topic's broadcast records
 
 
 def internal_topics(app_id: str) -> tuple[str, str]:
@@ -109,15 +110,32 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
     store = TableStore(tables)
     correlator = Correlator(pack, store)
     lateness = settings.allowed_lateness_s
-    watermarks = PartitionWatermarks(timedelta(seconds=lateness))
-    shuffled = ShuffleWatermarks(timedelta(seconds=lateness))
+    # Per partition number: has this worker read and processed everything there is? Only then
+    # may an idle partition's watermark follow the wall clock (see hub/correlate/watermark.py).
+    caught_up: dict[tuple[str, int], bool] = {}
+    processed: dict[tuple[str, int], int] = {}
+    watched = {*sources, rekey_name}
+    watermarks = PartitionWatermarks(
+        timedelta(seconds=lateness),
+        caught_up=lambda tp: caught_up.get(tp, False),  # type: ignore[call-overload]
+    )
+    shuffled = ShuffleWatermarks(
+        timedelta(seconds=lateness),
+        expected={f"{t}:{p}" for t in sources for p in range(settings.partitions)},
+        caught_up=lambda: bool(caught_up) and all(caught_up.values()),
+    )
     direct = direct_rules(pack)
 
     def watermark_for(rule: str, partition: int) -> datetime | None:
-        return watermarks[partition].current() if rule in direct else shuffled.current(partition)
+        if rule in direct:
+            return watermarks[(topics.events(direct[rule]), partition)].current()
+        return shuffled.current(partition)
 
     def slowest_for(rule: str) -> datetime | None:
-        return watermarks.slowest() if rule in direct else shuffled.slowest()
+        if rule in direct:
+            topic = topics.events(direct[rule])
+            return watermarks.slowest(lambda tp: tp[0] == topic)  # type: ignore[index]
+        return shuffled.slowest()
 
     pending_ticks: set[tuple[str, str]] = set()
 
@@ -179,7 +197,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             return
         metrics.EVENTS_CONSUMED.labels(msg.topic, event.type).inc()
         fact = Fact.of(event)
-        source_wm = watermarks[msg.partition]
+        source_wm = watermarks[(msg.topic, msg.partition)]
         source_wm.observe(fact.time)
         wm = source_wm.current()
         assert wm is not None  # the fact's time was just observed
@@ -205,6 +223,13 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
 
     async def on_rekeyed(record: Any) -> None:
         headers = header_list(record.message.headers)
+        if _header(headers, KIND_HEADER) == "watermark":
+            origin, origin_wm = _header(headers, ORIGIN_HEADER), _header(headers, ORIGIN_WM_HEADER)
+            if origin and origin_wm:
+                shuffled.observe(
+                    record.message.partition, origin, datetime.fromisoformat(origin_wm)
+                )
+            return
         rule = _header(headers, RULE_HEADER)
         if rule not in correlator.engines:
             return  # a rule that was removed since the record was forwarded
@@ -237,6 +262,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         async for record in stream.events():
             started = time.perf_counter()
             topic = record.message.topic
+            processed[(topic, record.message.partition)] = record.message.offset
             if topic == ticks_name:
                 await on_tick(record)
             elif topic == rekey_name:
@@ -258,6 +284,45 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
                     key=key.encode(), value=b"", headers=[(RULE_HEADER, rule.encode())]
                 )
 
+    async def track_progress() -> None:
+        """Which partitions are caught up: position at the high-water mark, all of it processed."""
+        consumer = app.consumer
+        by_partition: dict[tuple[str, int], bool] = {}
+        for tp in consumer.assignment():
+            if tp.topic not in watched:
+                continue
+            highwater = consumer.highwater(tp)
+            position = await consumer.position(tp)
+            last = processed.get((tp.topic, tp.partition))
+            done = (
+                highwater is not None
+                and position is not None
+                and position >= highwater
+                and (last is None or last + 1 >= position)
+            )
+            by_partition[(tp.topic, tp.partition)] = done
+        caught_up.clear()
+        caught_up.update(by_partition)
+
+    async def broadcast_watermarks() -> None:
+        """Tell every re-keyed partition how far each of this worker's origins has come, so
+        their watermarks advance even where no copy happened to go (Flink's broadcast)."""
+        for tp in app.consumer.assignment():
+            if tp.topic not in sources:
+                continue
+            wm = watermarks[(tp.topic, tp.partition)].current()
+            if wm is None:
+                continue
+            headers = [
+                (KIND_HEADER, b"watermark"),
+                (ORIGIN_HEADER, f"{tp.topic}:{tp.partition}".encode()),
+                (ORIGIN_WM_HEADER, wm.isoformat().encode()),
+            ]
+            for q in range(settings.partitions):
+                await rekey.send(key=None, value=b"", partition=q, headers=headers)
+
+    app.timer(interval=2.0)(track_progress)
+    app.timer(interval=2.0)(broadcast_watermarks)
     app.timer(interval=2.0)(request_ticks)
     add_lifecycle(app, settings, raw)
     return app

@@ -50,5 +50,22 @@ def is_direct(rule: _Rule) -> bool:
     return False
 
 
-def direct_rules(pack: RulePack) -> frozenset[str]:
-    return frozenset(r.name for r in pack.rules if r.enabled and is_direct(r))
+def _domains(rule: _Rule) -> set[str]:
+    matches: list[Match] = []
+    if isinstance(rule, ThresholdRule):
+        matches = [rule.match]
+    elif isinstance(rule, AbsenceRule):
+        matches = [rule.start, rule.expect]
+    elif isinstance(rule, SequenceRule):
+        matches = [*rule.steps, *([rule.not_followed_by] if rule.not_followed_by else [])]
+    return {domain_of(t) for t in _types(matches, rule.escalate)}
+
+
+def direct_rules(pack: RulePack) -> dict[str, str]:
+    """Direct rules and the one domain each reads (its key field belongs to one domain only)."""
+    out: dict[str, str] = {}
+    for r in pack.rules:
+        if r.enabled and is_direct(r):
+            (domain,) = _domains(r)
+            out[r.name] = domain
+    return out
