@@ -139,13 +139,16 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
 
     pending_ticks: set[tuple[str, str]] = set()
 
-    async def emit(changes: list[AlertChange], at: datetime) -> None:
+    async def emit(changes: list[AlertChange], at: datetime, *, by_event: bool = True) -> None:
         for change in changes:
             alert = change.alert
             await alerts.send(key=alert.alert_id.encode(), value=encode(change, time=at))
             metrics.ALERT_CHANGES.labels(alert.rule, alert.severity.value, change.kind).inc()
-            lag = (datetime.now(UTC) - alert.last_event_time).total_seconds()
-            metrics.EVENT_TO_ALERT.labels(alert.rule).observe(max(lag, 0.0))
+            if by_event:
+                # Only changes an event caused: those the clock causes (resolutions, deadlines)
+                # come a window or a deadline later by design, not by slowness.
+                lag = (datetime.now(UTC) - alert.last_event_time).total_seconds()
+                metrics.EVENT_TO_ALERT.labels(alert.rule).observe(max(lag, 0.0))
             log.info(
                 "alert %s",
                 change.kind,
@@ -255,7 +258,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             return
         wm = watermark_for(rule, record.message.partition)
         if wm is not None:
-            await emit(correlator.advance(rule, key, wm), wm)
+            await emit(correlator.advance(rule, key, wm), wm, by_event=False)
 
     @app.agent(channel, concurrency=1)
     async def correlate(stream: Any) -> None:
