@@ -22,3 +22,13 @@ def test_readme_opens_with_the_two_commands() -> None:
     head = README.split("## ", 1)[0]
     assert "make demo" in head
     assert "make test" in head
+
+
+def test_the_connector_guide_shows_the_example_that_the_tests_run() -> None:
+    root = Path(__file__).resolve().parent.parent
+    guide = (root / "docs" / "connectors.md").read_text()
+    marker = "<!-- example: examples/city-inspections/city_inspections/connector.py -->\n```python\n"
+    shown = guide.split(marker, 1)[1].split("```", 1)[0]
+    source = (root / "examples/city-inspections/city_inspections/connector.py").read_text()
+    assert shown == source
+    assert len([ln for ln in source.splitlines() if ln.strip()]) <= 40
