@@ -62,8 +62,11 @@ class Settings(BaseSettings):
     )
     partitions: int = Field(default=3, ge=1, le=1000, description="Partitions per hub topic.")
     replication_factor: int = Field(default=1, ge=1, le=10, description="Replication factor.")
-    allowed_lateness_s: float = Field(
-        default=300.0, ge=0, description="How late (event time) an event may be and still count."
+    allowed_lateness_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="How late (event time) an event may be and still count; "
+        "empty means the rule pack's `lateness`.",
     )
     max_event_bytes: int = Field(
         default=65536, ge=1024, le=1_048_576, description="Largest accepted event, in bytes."

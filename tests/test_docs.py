@@ -27,8 +27,9 @@ def test_readme_opens_with_the_two_commands() -> None:
 def test_the_connector_guide_shows_the_example_that_the_tests_run() -> None:
     root = Path(__file__).resolve().parent.parent
     guide = (root / "docs" / "connectors.md").read_text()
-    marker = "<!-- example: examples/city-inspections/city_inspections/connector.py -->\n```python\n"
+    example = "examples/city-inspections/city_inspections/connector.py"
+    marker = f"<!-- example: {example} -->\n```python\n"
     shown = guide.split(marker, 1)[1].split("```", 1)[0]
-    source = (root / "examples/city-inspections/city_inspections/connector.py").read_text()
+    source = (root / example).read_text()
     assert shown == source
     assert len([ln for ln in source.splitlines() if ln.strip()]) <= 40

@@ -62,3 +62,21 @@ def test_shuffled_watermark_is_the_minimum_over_live_origins() -> None:
     clock.now = T0 + timedelta(minutes=2)
     assert wm.current(0) == clock.now - timedelta(minutes=5)
     assert wm.slowest() == clock.now - timedelta(minutes=5)
+
+
+def test_shuffled_watermark_waits_for_every_expected_origin() -> None:
+    clock = Clock(T0)
+    wm = ShuffleWatermarks(
+        timedelta(minutes=5),
+        expected={"safety:0", "safety:1"},
+        idle_after=timedelta(seconds=30),
+        clock=clock,
+        caught_up=lambda: False,
+    )
+    wm.observe(0, "safety:0", T0 - timedelta(hours=1))
+    # safety:1 has not spoken: a fast origin alone must not move time on.
+    assert wm.current(0) is None
+    clock.now = T0 + timedelta(hours=1)
+    assert wm.current(0) is None  # still reading a backlog: keep waiting however long
+    wm.observe(0, "safety:1", T0 - timedelta(hours=2))
+    assert wm.current(0) == T0 - timedelta(hours=2)

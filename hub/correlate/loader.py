@@ -57,9 +57,14 @@ def _line_of(loc: tuple[Any, ...], index: dict[tuple[Any, ...], int]) -> int | N
 def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop pydantic's union tags (`threshold`, `function-after[...]`) from error paths."""
     kinds = {"threshold", "sequence", "absence", "colocation"}
-    out = []
+    out: list[Any] = []
+    previous: Any = None
     for part in loc:
-        if isinstance(part, str) and (part in kinds or "[" in part):
+        # The union's tag follows a list index (`rules.2.threshold.window`); a field that
+        # happens to share a kind's name (`threshold:`) sits elsewhere and is kept.
+        tag = part in kinds and isinstance(previous, int)
+        previous = part
+        if isinstance(part, str) and (tag or "[" in part):
             continue
         out.append(part)
     return tuple(out)

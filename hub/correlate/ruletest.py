@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -172,7 +173,7 @@ def _compare(case: RuleTestCase, observed: dict[str, Observed], result: CaseResu
         for what, want, have in checks:
             if want is not None and want != have:
                 result.failures.append(
-                    f"{exp.rule}/{exp.key}: {what} is {have!r}, expected {want!r}"
+                    f"{exp.rule}/{exp.key}: {what} is {_plain(have)!r}, expected {_plain(want)!r}"
                 )
         if exp.headline is not None and exp.headline not in a.headline:
             result.failures.append(
@@ -183,6 +184,11 @@ def _compare(case: RuleTestCase, observed: dict[str, Observed], result: CaseResu
             f"unexpected alert: {o.alert.rule} for key {o.alert.key} "
             f"({o.alert.severity.value}, {o.alert.status}, changes {o.kinds})"
         )
+
+
+def _plain(value: Any) -> Any:
+    """Enums as their values, so a failure reads `'Extreme'`, not `<Severity.EXTREME: ...>`."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def load_tests(path: Path) -> tuple[RuleTestFile, list[RulePack]]:

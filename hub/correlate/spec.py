@@ -7,7 +7,7 @@ setting.
 
 from __future__ import annotations
 
-import re
+import string
 from datetime import timedelta
 from typing import Annotated, ClassVar, Literal
 
@@ -32,7 +32,6 @@ CapCategory = Literal[
     "CBRNE",
     "Other",
 ]
-_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:[:!][^{}]*)?\}")
 
 
 class _Spec(BaseModel):
@@ -75,7 +74,13 @@ class _Rule(_Spec):
     @model_validator(mode="after")
     def _headline_fields(self) -> _Rule:
         allowed = {"key", "rule", "count", "first_time", "last_time", *self.template_fields}
-        unknown = sorted(set(_FIELD.findall(self.headline)) - allowed)
+        try:
+            names = [f for _, f, _, _ in string.Formatter().parse(self.headline) if f is not None]
+        except ValueError as exc:
+            raise ValueError(f"headline is not a valid template: {exc}") from None
+        if any(not n.isidentifier() for n in names):
+            raise ValueError("headline fields must be plain names such as {key}, without . or []")
+        unknown = sorted(set(names) - allowed)
         if unknown:
             raise ValueError(
                 f"headline uses unknown field(s) {', '.join(unknown)}; "

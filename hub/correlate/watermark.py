@@ -147,6 +147,8 @@ class ShuffleWatermarks:
     def current(self, partition: int) -> datetime | None:
         now = self._clock()
         origins = self._origins.get(partition, {})
+        if not origins and not self._expected:
+            return self._current.get(partition)  # nothing known about this partition yet
         # While this worker still has input to read, silent origins may just be behind.
         quiet_after = self._idle_after if self._caught_up() else timedelta.max
         live: list[datetime] = []

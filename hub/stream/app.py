@@ -109,7 +109,11 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
     }
     store = TableStore(tables)
     correlator = Correlator(pack, store)
-    lateness = settings.allowed_lateness_s
+    lateness = (
+        settings.allowed_lateness_s
+        if settings.allowed_lateness_s is not None
+        else pack.lateness.total_seconds()
+    )
     # Per partition number: has this worker read and processed everything there is? Only then
     # may an idle partition's watermark follow the wall clock (see hub/correlate/watermark.py).
     caught_up: dict[tuple[str, int], bool] = {}
