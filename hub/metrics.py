@@ -31,6 +31,12 @@ EVENT_TO_ALERT = Histogram(
     ["rule"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
 )
+INGEST_TO_ALERT = Histogram(
+    "onenet_ingest_to_alert_seconds",
+    "Wall-clock delay from the evidence reaching Kafka (record timestamp) to the alert change.",
+    ["rule"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
 PROCESSING_SECONDS = Histogram(
     "onenet_event_processing_seconds",
     "Worker time spent on one event.",

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         le=1800,
         description="How long a silent worker keeps its partitions before the group moves them.",
     )
+    worker_data_dir: Path | None = Field(
+        default=None,
+        description="A worker's local table data (RocksDB files); empty means "
+        "<state dir>/worker-data. Two workers on one host need two folders.",
+    )
     worker_store: str = Field(
         default="memory://", description="Faust table store: memory:// or rocksdb://."
     )

@@ -27,12 +27,13 @@ def publish(hub: Hub, path: Path, events: list[dict[str, object]]) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_two_workers_share_the_load_and_a_kill_loses_no_window_state(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka_bootstrap: str, tmp_path: Path, store: str
 ) -> None:
     hub = Hub(kafka_bootstrap, tmp_path)
     assert hub.run("topics", "create").returncode == 0
-    env = {"ONENET_WORKER_SESSION_TIMEOUT_S": "8"}
+    env = {"ONENET_WORKER_SESSION_TIMEOUT_S": "8", "ONENET_WORKER_STORE": store}
     # Two qualifying readings per site: windows open, nothing fires yet.
     publish(
         hub,

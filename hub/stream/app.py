@@ -47,6 +47,7 @@ RULE_HEADER = "onenet_rule"
 HOME_HEADER = "onenet_home"
 ORIGIN_HEADER = "onenet_origin"
 ORIGIN_WM_HEADER = "onenet_origin_watermark"
+INGESTED_HEADER = "onenet_ingested"  # the original record's timestamp, kept across re-keying
 KIND_HEADER = "onenet_kind"  # "watermark" on the re-keying topic's broadcast records
 
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         settings.app_id,
         broker=[f"kafka://{b.strip()}" for b in bootstrap.split(",") if b.strip()],
         store=settings.worker_store,
+        datadir=str(settings.worker_data_dir or settings.state_dir / "worker-data"),
         processing_guarantee="at_least_once",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
@@ -143,7 +145,13 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
 
     pending_ticks: set[tuple[str, str]] = set()
 
-    async def emit(changes: list[AlertChange], at: datetime, *, by_event: bool = True) -> None:
+    async def emit(
+        changes: list[AlertChange],
+        at: datetime,
+        *,
+        by_event: bool = True,
+        ingested: float | None = None,
+    ) -> None:
         for change in changes:
             alert = change.alert
             await alerts.send(key=alert.alert_id.encode(), value=encode(change, time=at))
@@ -153,6 +161,9 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
                 # come a window or a deadline later by design, not by slowness.
                 lag = (datetime.now(UTC) - alert.last_event_time).total_seconds()
                 metrics.EVENT_TO_ALERT.labels(alert.rule).observe(max(lag, 0.0))
+                if ingested:
+                    since = time.time() - ingested
+                    metrics.INGEST_TO_ALERT.labels(alert.rule).observe(max(since, 0.0))
             log.info(
                 "alert %s",
                 change.kind,
@@ -179,7 +190,14 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             headers.append(("onenet_dlq_rule", rule.encode()))
         await deadletter.send(key=record.key, value=record.value, headers=headers)
 
-    async def apply(record: Any, rule: str, fact: Fact, route: Route, wm: datetime) -> None:
+    async def apply(
+        record: Any,
+        rule: str,
+        fact: Fact,
+        route: Route,
+        wm: datetime,
+        ingested: float | None = None,
+    ) -> None:
         outcome, changes = correlator.observe(rule, fact, route, wm)
         metrics.RULE_EVENTS.labels(rule, outcome).inc()
         if outcome == "late" and route.home:
@@ -191,7 +209,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
                 f"{wm.isoformat()} (allowed lateness {lateness:g} s)",
                 rule,
             )
-        await emit(changes, fact.time)
+        await emit(changes, fact.time, ingested=ingested or record.message.timestamp)
 
     async def on_source(record: Any) -> None:
         msg = record.message
@@ -212,6 +230,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         origin = [
             (ORIGIN_HEADER, f"{msg.topic}:{msg.partition}".encode()),
             (ORIGIN_WM_HEADER, wm.isoformat().encode()),
+            (INGESTED_HEADER, repr(msg.timestamp).encode()),
         ]
         for rule, route in correlator.routes(fact):
             if rule in direct and route.key == here:
@@ -252,7 +271,8 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             shuffled.observe(partition, origin, datetime.fromisoformat(origin_wm))
         wm = shuffled.current(partition) or fact.time - timedelta(seconds=lateness)
         route = Route(record.key.decode(), home=_header(headers, HOME_HEADER) != "0")
-        await apply(record, rule, fact, route, wm)
+        ingested = _header(headers, INGESTED_HEADER)
+        await apply(record, rule, fact, route, wm, float(ingested) if ingested else None)
 
     async def on_tick(record: Any) -> None:
         rule = _header(header_list(record.message.headers), RULE_HEADER)

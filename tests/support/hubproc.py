@@ -60,6 +60,7 @@ class Hub:
     @contextmanager
     def worker(self, name: str = "worker", **env: str) -> Iterator[subprocess.Popen[bytes]]:
         log = (self.workdir / f"{name}.log").open("wb")
+        env.setdefault("ONENET_WORKER_DATA_DIR", str(self.workdir / f"{name}-data"))
         proc = subprocess.Popen(
             [ONENET, "worker", "--metrics-port", "0"],
             env=self.env(**env),
