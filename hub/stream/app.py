@@ -68,11 +68,13 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
     bootstrap = resolve_bootstrap(settings)
     pack = pack or load_pack(settings.rules_path)
     topics = Topics(settings.topic_prefix)
+    datadir = settings.worker_data_dir or settings.state_dir / "worker-data"
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last folder
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{b.strip()}" for b in bootstrap.split(",") if b.strip()],
         store=settings.worker_store,
-        datadir=str(settings.worker_data_dir or settings.state_dir / "worker-data"),
+        datadir=str(datadir),
         processing_guarantee="at_least_once",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
