@@ -79,3 +79,26 @@ def test_no_such_path_is_a_usage_error() -> None:
     result = run("rules", "check", "nowhere.yaml")
     assert result.returncode == 2
     assert "nowhere.yaml: no such file or folder" in result.stdout
+
+
+def test_an_unknown_event_type_is_named_with_its_rule(tmp_path: Path) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(
+        "name: local\n"
+        "rules:\n"
+        "  - name: leak-east\n"
+        "    kind: threshold\n"
+        "    match: {type: city.safety.hydrogen.readings}\n"
+        "    group_by: site_id\n"
+        "    window: {size: 60s}\n"
+        "    threshold: 3\n"
+        "    severity: Severe\n"
+        "    category: Safety\n"
+        "    departments: [safety]\n"
+        "    headline: leak at {key}\n"
+    )
+    result = run("rules", "check", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:3: rules[0] (leak-east): unknown event type city.safety.hydrogen.readings" in (
+        result.stdout
+    )

@@ -53,9 +53,19 @@ class Correlator:
         self.pack = pack
         self.store = store
         self.engines: dict[str, Engine] = {r.name: engine_for(r) for r in pack.rules if r.enabled}
+        # Most events concern few rules: ask only the engines that take the event's type.
+        self._by_type: dict[str, list[tuple[str, Engine]]] = {}
+        for rule in pack.rules:
+            if rule.enabled:
+                for t in rule.event_types():
+                    self._by_type.setdefault(t, []).append((rule.name, self.engines[rule.name]))
 
     def routes(self, fact: Fact) -> list[tuple[str, Route]]:
-        return [(name, route) for name, eng in self.engines.items() for route in eng.routes(fact)]
+        return [
+            (name, route)
+            for name, engine in self._by_type.get(fact.type, ())
+            for route in engine.routes(fact)
+        ]
 
     def observe(
         self, rule: str, fact: Fact, route: Route, watermark: datetime

@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from hub.correlate.spec import RulePack
+from hub.events import EVENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def load_text(text: str, name: str = "<rules>") -> RulePack:
     if node is not None:
         _line_index(node, (), index)
     try:
-        return RulePack.model_validate(data)
+        pack = RulePack.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -93,6 +94,24 @@ def load_text(text: str, name: str = "<rules>") -> RulePack:
             field = _describe(loc, data)
             problems.append(RuleProblem(name, _line_of(loc, index), field, err["msg"]))
         raise RuleFileError(problems) from None
+    # An unknown type can never arrive (the hub rejects it at the door), so a rule naming one
+    # would silently never match: a typo, said so here.
+    unknown_types = []
+    for i, rule in enumerate(pack.rules):
+        unknown = sorted(rule.event_types() - EVENT_TYPES.keys())
+        if unknown:
+            unknown_types.append(
+                RuleProblem(
+                    name,
+                    _line_of(("rules", i), index),
+                    f"rules[{i}] ({rule.name})",
+                    f"unknown event type {', '.join(unknown)}; "
+                    f"known: {', '.join(sorted(EVENT_TYPES))}",
+                )
+            )
+    if unknown_types:
+        raise RuleFileError(unknown_types)
+    return pack
 
 
 def _describe(loc: tuple[Any, ...], data: dict[str, Any]) -> str:

@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.correlate.fact import Fact
-from hub.events import EVENT_TYPES
 
 Scalar = str | int | float | bool
 
@@ -120,18 +119,6 @@ class Match(BaseModel):
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
-
-    @field_validator("type")
-    @classmethod
-    def _known(cls, v: list[str]) -> list[str]:
-        # An unknown type can never arrive (the hub rejects it at the door), so a rule that
-        # names one would silently never match: a typo, said so here.
-        unknown = [t for t in v if t not in EVENT_TYPES]
-        if unknown:
-            raise ValueError(
-                f"unknown event type {', '.join(unknown)}; known: {', '.join(sorted(EVENT_TYPES))}"
-            )
-        return v
 
     def compile(self) -> Callable[[Fact], bool]:
         types = frozenset(self.type)

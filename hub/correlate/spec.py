@@ -71,6 +71,14 @@ class _Rule(_Spec):
     #: names a headline template may use, beyond `key` and `rule`
     template_fields: ClassVar[frozenset[str]] = frozenset()
 
+    def selectors(self) -> list[Match]:
+        """Every selector of the rule, escalation events included."""
+        return [e.event for e in self.escalate if e.event is not None]
+
+    def event_types(self) -> frozenset[str]:
+        """The event types this rule can use at all: the rest never reach its engine."""
+        return frozenset(t for m in self.selectors() for t in m.type)
+
     @model_validator(mode="after")
     def _headline_fields(self) -> _Rule:
         allowed = {"key", "rule", "count", "first_time", "last_time", *self.template_fields}
@@ -123,6 +131,9 @@ class ThresholdRule(_Rule):
     threshold: float = Field(gt=0)
     template_fields: ClassVar[frozenset[str]] = frozenset({"value", "threshold", "window", "max"})
 
+    def selectors(self) -> list[Match]:
+        return [self.match, *super().selectors()]
+
     @field_validator("group_by", mode="before")
     @classmethod
     def _one_or_many(cls, v: object) -> object:
@@ -138,6 +149,10 @@ class SequenceRule(_Rule):
     within: Duration
     not_followed_by: Match | None = None
     template_fields: ClassVar[frozenset[str]] = frozenset({"within"})
+
+    def selectors(self) -> list[Match]:
+        negation = [self.not_followed_by] if self.not_followed_by else []
+        return [*self.steps, *negation, *super().selectors()]
 
     @model_validator(mode="after")
     def _shape(self) -> SequenceRule:
@@ -164,6 +179,9 @@ class AbsenceRule(_Rule):
     deadline: Deadline
     template_fields: ClassVar[frozenset[str]] = frozenset({"deadline", "subject"})
 
+    def selectors(self) -> list[Match]:
+        return [self.start, self.expect, *super().selectors()]
+
 
 class Member(_Spec):
     role: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
@@ -179,6 +197,9 @@ class ColocationRule(_Rule):
     distance: Distance
     within: Duration
     template_fields: ClassVar[frozenset[str]] = frozenset({"distance", "within", "cell"})
+
+    def selectors(self) -> list[Match]:
+        return [*(m.match for m in self.members), *super().selectors()]
 
     @model_validator(mode="after")
     def _roles(self) -> ColocationRule:
