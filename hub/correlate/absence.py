@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 from hub.alerts.model import AlertChange, Severity
 from hub.correlate.engine import Outcome, Route, State, Step
 from hub.correlate.episode import Episode, escalate, open_or_extend, resolve
+from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import AbsenceRule
 from hub.events.fields import format_rfc3339, parse_rfc3339
@@ -89,14 +90,8 @@ class AbsenceEngine:
         self.rule = rule
         self._start = rule.start.compile()
         self._expect = rule.expect.compile()
-        self._evidence_tests = [
-            (e.severity, [(p, c.compile()) for p, c in e.any.items()])
-            for e in rule.escalate
-            if e.any
-        ]
-        self._event_escalations = [
-            (e.severity, e.event.compile()) for e in rule.escalate if e.event is not None
-        ]
+        self._esc = Escalations(rule)
+        self._event_escalations = self._esc.events
         self._plus = rule.deadline.plus
 
     # --- routing -------------------------------------------------------------------------------
@@ -175,7 +170,7 @@ class AbsenceEngine:
         # `key` in the headline is the rule's key (the site), not the per-subject alert key.
         fields = {"key": key, "deadline": since, "subject": subject or key}
         alert_key = self._alert_key(key, subject)
-        severity = self._severity(start)
+        severity = self._esc.severity_for([start])
         episode, change = open_or_extend(self.rule, s.episode, alert_key, [start], severity, fields)
         episode.values.setdefault("deadline", since)
         s.episode = episode
@@ -292,14 +287,6 @@ class AbsenceEngine:
     def _alert_key(self, key: str, subject: str) -> str:
         """Several subjects at one key (enterprises at one site) each get their own alert id."""
         return f"{key}/{subject}" if self.rule.match_on else key
-
-    def _severity(self, start: Fact) -> Severity:
-        severity = self.rule.severity
-        for candidate, tests in self._evidence_tests:
-            hit = all(test(start.get(path)) for path, test in tests)
-            if hit and candidate.rank > severity.rank:
-                severity = candidate
-        return severity
 
     def _dump(self, state: AbsenceState) -> State | None:
         if not state.subjects:

@@ -41,9 +41,10 @@ from typing import Any
 import h3  # type: ignore[import-untyped]
 from pydantic import BaseModel, Field
 
-from hub.alerts.model import AlertChange, Severity
+from hub.alerts.model import AlertChange
 from hub.correlate.engine import Route, State, Step
-from hub.correlate.episode import Episode, escalate, open_or_extend, resolve
+from hub.correlate.episode import Episode, open_or_extend, resolve
+from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import ColocationRule
 from hub.correlate.units import format_duration
@@ -139,14 +140,7 @@ class ColocationEngine:
         self._members: list[tuple[str, Callable[[Fact], bool]]] = [
             (m.role, m.match.compile()) for m in rule.members if m.role in self._require
         ]
-        self._evidence_tests = [
-            (e.severity, [(p, c.compile()) for p, c in e.any.items()])
-            for e in rule.escalate
-            if e.any
-        ]
-        self._event_escalations = [
-            (e.severity, e.event.compile()) for e in rule.escalate if e.event is not None
-        ]
+        self._esc = Escalations(rule)
         self._fields = {
             "distance": format_distance(rule.distance),
             "within": format_duration(rule.within),
@@ -169,7 +163,7 @@ class ColocationEngine:
         if self.roles_of(fact):
             ring = sorted(str(c) for c in h3.grid_disk(home, 1) if str(c) < home)
             return [Route(home), *(Route(c, home=False) for c in ring)]
-        if any(test(fact) for _, test in self._event_escalations):
+        if self._esc.takes(fact):
             return [Route(home)]
         return []
 
@@ -250,12 +244,7 @@ class ColocationEngine:
         """An escalation event raises the open alert of the cell it happens in."""
         if state.episode is None:
             return Step(raw, outcome="filtered")
-        changes = []
-        for severity, test in self._event_escalations:
-            if test(fact):
-                change = escalate(state.episode, severity, fact)
-                if change is not None:
-                    changes.append(change)
+        changes = self._esc.raise_open(state.episode, fact)
         return Step(self._dump(state), changes) if changes else Step(raw, outcome="filtered")
 
     # --- search --------------------------------------------------------------------------------
@@ -299,14 +288,6 @@ class ColocationEngine:
 
     # --- alerts --------------------------------------------------------------------------------
 
-    def _severity(self, facts: list[Fact]) -> Severity:
-        severity = self.rule.severity
-        for candidate, tests in self._evidence_tests:
-            hit = any(all(test(f.get(path)) for path, test in tests) for f in facts)
-            if hit and candidate.rank > severity.rank:
-                severity = candidate
-        return severity
-
     def _matched(
         self, state: ColocationState, key: str, facts: list[Fact], new: Fact
     ) -> list[AlertChange]:
@@ -318,7 +299,7 @@ class ColocationEngine:
             state.episode = None
         fields = {**self._fields, "cell": key}
         episode, change = open_or_extend(
-            self.rule, state.episode, key, facts, self._severity(facts), fields
+            self.rule, state.episode, key, facts, self._esc.severity_for(facts), fields
         )
         state.episode = episode
         if change is not None:

@@ -39,6 +39,7 @@ from pydantic import BaseModel, Field
 from hub.alerts.model import AlertChange, Severity
 from hub.correlate.engine import Outcome, Route, State, Step
 from hub.correlate.episode import Episode, escalate, open_or_extend
+from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import SequenceRule
 from hub.correlate.units import format_duration
@@ -94,14 +95,8 @@ class SequenceEngine:
         self.rule = rule
         self._steps = [m.compile() for m in rule.steps]
         self._neg = rule.not_followed_by.compile() if rule.not_followed_by else None
-        self._evidence_tests = [
-            (e.severity, [(p, c.compile()) for p, c in e.any.items()])
-            for e in rule.escalate
-            if e.any
-        ]
-        self._event_escalations = [
-            (e.severity, e.event.compile()) for e in rule.escalate if e.event is not None
-        ]
+        self._esc = Escalations(rule)
+        self._event_escalations = self._esc.events
         self._within = rule.within
 
     # --- routing -------------------------------------------------------------------------------
@@ -296,7 +291,9 @@ class SequenceEngine:
 
     def _open(self, key: str, facts: list[Fact]) -> tuple[Episode, list[AlertChange]]:
         fields = {"within": format_duration(self._within)}
-        episode, change = open_or_extend(self.rule, None, key, facts, self._severity(facts), fields)
+        episode, change = open_or_extend(
+            self.rule, None, key, facts, self._esc.severity_for(facts), fields
+        )
         return episode, [change] if change is not None else []
 
     def _raise(self, episode: Episode, raises: list[tuple[Severity, Fact]]) -> list[AlertChange]:
@@ -306,14 +303,6 @@ class SequenceEngine:
             if change is not None:
                 out.append(change)
         return out
-
-    def _severity(self, facts: list[Fact]) -> Severity:
-        severity = self.rule.severity
-        for candidate, tests in self._evidence_tests:
-            hit = any(all(test(f.get(path)) for path, test in tests) for f in facts)
-            if hit and candidate.rank > severity.rank:
-                severity = candidate
-        return severity
 
     def _dump(self, state: SequenceState) -> State | None:
         if not (state.buffer or state.pending or state.held or state.cutoff is not None):

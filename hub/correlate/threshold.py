@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from hub.alerts.model import Severity
 from hub.correlate.engine import Route, State, Step
-from hub.correlate.episode import Episode, escalate, open_or_extend, resolve
+from hub.correlate.episode import Episode, open_or_extend, resolve
+from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import ThresholdRule
 from hub.correlate.units import format_duration
@@ -30,17 +30,7 @@ class ThresholdEngine:
     def __init__(self, rule: ThresholdRule) -> None:
         self.rule = rule
         self._match = rule.match.compile()
-        self._escalations = [
-            (e.severity, e.event.compile() if e.event else None, e.any) for e in rule.escalate
-        ]
-        self._evidence_tests = [
-            (e.severity, [(p, c.compile()) for p, c in e.any.items()])
-            for e in rule.escalate
-            if e.any
-        ]
-        self._event_escalations = [
-            (e.severity, e.event.compile()) for e in rule.escalate if e.event is not None
-        ]
+        self._esc = Escalations(rule)
         numeric = [
             p
             for p, c in rule.match.where.items()
@@ -61,7 +51,7 @@ class ThresholdEngine:
         return "|".join(parts)
 
     def routes(self, fact: Fact) -> list[Route]:
-        if self._match(fact) or any(test(fact) for _, test in self._event_escalations):
+        if self._match(fact) or self._esc.takes(fact):
             key = self.key_of(fact)
             if key is not None:
                 return [Route(key)]
@@ -128,12 +118,7 @@ class ThresholdEngine:
     def _escalate_by_event(self, state: ThresholdState, fact: Fact, raw: State | None) -> Step:
         if state.episode is None:
             return Step(raw, outcome="filtered")
-        changes = []
-        for severity, test in self._event_escalations:
-            if test(fact):
-                change = escalate(state.episode, severity, fact)
-                if change is not None:
-                    changes.append(change)
+        changes = self._esc.raise_open(state.episode, fact)
         return Step(self._dump(state), changes) if changes else Step(raw, outcome="filtered")
 
     def _window_of(self, state: ThresholdState, pivot: Fact) -> list[dict[str, Any]]:
@@ -167,14 +152,6 @@ class ThresholdEngine:
             sum(v for v in values if isinstance(v, int | float) and not isinstance(v, bool))
         )
 
-    def _severity(self, facts: list[Fact]) -> Severity:
-        severity = self.rule.severity
-        for candidate, tests in self._evidence_tests:
-            hit = any(all(test(f.get(path)) for path, test in tests) for f in facts)
-            if hit and candidate.rank > severity.rank:
-                severity = candidate
-        return severity
-
     def _matched(
         self, state: ThresholdState, key: str, facts: list[Fact], value: float
     ) -> list[Any]:
@@ -203,7 +180,7 @@ class ThresholdEngine:
             "max": max(maxima) if maxima else value,
         }
         episode, change = open_or_extend(
-            self.rule, state.episode, key, facts, self._severity(facts), fields
+            self.rule, state.episode, key, facts, self._esc.severity_for(facts), fields
         )
         state.episode = episode
         if change is not None:
