@@ -5,17 +5,22 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JARS   := deploy/kafka/lib/.resolved
 
-.PHONY: demo test install jars lint typecheck check clean-state
+.PHONY: demo test install jars system-deps lint typecheck check clean-state
 
-demo: install jars ## broker, topics, worker, sample city events, live alerts
+demo: install jars ## broker, topics, worker, simulated city, control view, live alerts
+	bash deploy/system-deps.sh --runtime
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash deploy/demo.sh
 
-test: install jars ## unit and integration tests (starts its own Kafka from the jars)
+test: system-deps install jars ## unit and integration tests (start their own Kafka and peers)
 	$(BIN)/pytest
+
+system-deps: ## Debian packages: Java, Maven, Mosquitto, Prometheus, Chromium
+	bash deploy/system-deps.sh
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	bash deploy/system-deps.sh --runtime
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
