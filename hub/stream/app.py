@@ -33,10 +33,10 @@ from hub.correlate.fact import Fact
 from hub.correlate.pack import load_pack
 from hub.correlate.spec import RulePack
 from hub.correlate.watermark import PartitionWatermarks, ShuffleWatermarks
-from hub.events import EventRejected, deadletter_headers, parse_record
+from hub.events import EventRejected, parse_record
 from hub.settings import Settings
 from hub.stream.lifecycle import add_lifecycle
-from hub.stream.records import header_list
+from hub.stream.records import dead_letter_of, header_list
 from hub.stream.routing import direct_rules
 from hub.stream.store import TableStore
 from hub.topics import DOMAINS, Topics
@@ -178,19 +178,11 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             )
 
     async def dead_letter(record: Any, reason: str, detail: str, rule: str | None = None) -> None:
-        msg = record.message
         metrics.EVENTS_REJECTED.labels("worker", reason).inc()
-        headers = deadletter_headers(
-            reason,
-            detail,
-            source_topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            original_headers=header_list(msg.headers),
-        )
+        letter = dead_letter_of(record, reason, detail)
         if rule:
-            headers.append(("onenet_dlq_rule", rule.encode()))
-        await deadletter.send(key=record.key, value=record.value, headers=headers)
+            letter["headers"].append(("onenet_dlq_rule", rule.encode()))
+        await deadletter.send(**letter)
 
     async def apply(
         record: Any,

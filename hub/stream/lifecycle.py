@@ -31,9 +31,8 @@ from hub.alerts.lifecycle import (
     needs_ack_escalation,
 )
 from hub.alerts.model import KIND_OF_TYPE, Alert
-from hub.events import deadletter_headers
 from hub.settings import Settings
-from hub.stream.records import header_list
+from hub.stream.records import dead_letter_of
 from hub.topics import Topics
 
 log = logging.getLogger("onenet.lifecycle")
@@ -59,21 +58,9 @@ def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
         return Alert.model_validate(stored) if isinstance(stored, dict) else None
 
     async def reject(record: Any, reason: str, detail: str) -> None:
-        msg = record.message
         metrics.EVENTS_REJECTED.labels("lifecycle", reason).inc()
         log.warning("command rejected: %s: %s", reason, detail)
-        await deadletter.send(
-            key=record.key,
-            value=record.value,
-            headers=deadletter_headers(
-                reason,
-                detail,
-                source_topic=msg.topic,
-                partition=msg.partition,
-                offset=msg.offset,
-                original_headers=header_list(msg.headers),
-            ),
-        )
+        await deadletter.send(**dead_letter_of(record, reason, detail))
 
     async def on_alert_event(record: Any) -> None:
         try:

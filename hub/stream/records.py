@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hub.events import deadletter_headers
+
 
 def header_list(headers: Any) -> list[tuple[str, bytes]]:
     """Faust passes headers as a list of pairs or a mapping, depending on the path: normalise."""
@@ -17,3 +19,17 @@ def header_list(headers: Any) -> list[tuple[str, bytes]]:
         value = v if isinstance(v, bytes) else str(v).encode()
         out.append((name, value))
     return out
+
+
+def dead_letter_of(record: Any, reason: str, detail: str) -> dict[str, Any]:
+    """`send` arguments that dead-letter a consumed record as it was, with where it came from."""
+    msg = record.message
+    headers = deadletter_headers(
+        reason,
+        detail,
+        source_topic=msg.topic,
+        partition=msg.partition,
+        offset=msg.offset,
+        original_headers=header_list(msg.headers),
+    )
+    return {"key": record.key, "value": record.value, "headers": headers}
