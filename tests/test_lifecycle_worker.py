@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 def send_command(hub: Hub, alert_id: str, action: str, **kw: Any) -> str:
-    command_id = uuid.uuid4().hex
+    command_id = kw.pop("command_id", None) or uuid.uuid4().hex
     body = {
         "command_id": command_id,
         "alert_id": alert_id,
@@ -64,7 +64,8 @@ def test_commands_change_alerts_and_survive_a_worker_kill(
     path.write_bytes(b"\n".join(orjson.dumps(e) for e in leak))
     assert hub.run("publish", str(path)).returncode == 0
 
-    with hub.worker("w1") as proc:
+    fast = {"ONENET_WORKER_SESSION_TIMEOUT_S": "8"}
+    with hub.worker("w1", **fast) as proc:
         fired = wait_for(hub, lambda ev: any(e["type"] == "city.alert.firing" for e in ev), 1)
         alert_id = fired[0]["data"]["alert_id"]
         send_command(hub, alert_id, "acknowledge")
@@ -80,14 +81,27 @@ def test_commands_change_alerts_and_survive_a_worker_kill(
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
 
-    with hub.worker("w2"):
+    with hub.worker("w2", **fast):
         # The table came back from its changelog: a second acknowledgement is refused...
         send_command(hub, alert_id, "acknowledge", actor="bob")
         send_command(hub, alert_id, "acknowledge", actor="mallory", scope="department:water")
         # ...and resolving works on the recovered state.
-        send_command(hub, alert_id, "resolve", actor="bob", note="valve closed, area ventilated")
+        resolve = send_command(
+            hub, alert_id, "resolve", actor="bob", note="valve closed, area ventilated"
+        )
         events = wait_for(hub, lambda ev: any(e["type"] == "city.alert.resolved" for e in ev), 3)
+        # The same command delivered again (a client retry, a redelivery) is applied once.
+        send_command(
+            hub,
+            alert_id,
+            "resolve",
+            actor="bob",
+            note="valve closed, area ventilated",
+            command_id=resolve,
+        )
         hub.wait_consumed(f"{hub.prefix}.alerts.commands")
+        time.sleep(2)
+        events = alert_events(hub, 3)
 
     resolved = [e for e in events if e["type"] == "city.alert.resolved"]
     assert len(resolved) == 1

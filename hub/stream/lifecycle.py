@@ -37,6 +37,8 @@ from hub.topics import Topics
 
 log = logging.getLogger("onenet.lifecycle")
 
+RECENT_COMMANDS = 100  # command ids kept per alert to recognise a redelivered command
+
 
 def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
     topics = Topics(settings.topic_prefix)
@@ -53,9 +55,19 @@ def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
     timeout = timedelta(seconds=settings.ack_timeout_s)
     requested: set[str] = set()
 
-    def load(alert_id: str) -> Alert | None:
+    # A table entry is the alert and the ids of the latest commands applied to it: a command
+    # delivered again after a crash (at-least-once) is recognised and not applied twice.
+    def entry(alert_id: str) -> tuple[Alert | None, list[str]]:
         stored = table.get(alert_id)
-        return Alert.model_validate(stored) if isinstance(stored, dict) else None
+        if not isinstance(stored, dict) or "alert" not in stored:
+            return None, []
+        return Alert.model_validate(stored["alert"]), list(stored.get("commands", []))
+
+    def store(alert: Alert, commands: list[str]) -> None:
+        table[alert.alert_id] = {
+            "alert": alert.model_dump(mode="json"),
+            "commands": commands[-RECENT_COMMANDS:],
+        }
 
     async def reject(record: Any, reason: str, detail: str) -> None:
         metrics.EVENTS_REJECTED.labels("lifecycle", reason).inc()
@@ -72,10 +84,11 @@ def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
             return  # not an alert change; the alerts topic is written by the hub alone
         if source == LIFECYCLE_SOURCE:
             return
-        alert = fold(load(incoming.alert_id), kind, incoming, source=source)
+        current, seen = entry(incoming.alert_id)
+        alert = fold(current, kind, incoming, source=source)
         if alert.status == "firing":
             mark_opened(alert, datetime.now(UTC))
-        table[alert.alert_id] = alert.model_dump(mode="json")
+        store(alert, seen)
 
     async def on_command(record: Any) -> None:
         try:
@@ -86,13 +99,19 @@ def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
             await reject(record, "invalid-command", f"{where}: {first['msg']}")
             return
         requested.discard(cmd.alert_id)
+        current, seen = entry(cmd.alert_id)
+        if cmd.command_id in seen:
+            log.info("command %s seen before, skipped", cmd.command_id)
+            return
         try:
-            change = decide(load(cmd.alert_id), cmd, now=datetime.now(UTC))
+            change = decide(current, cmd, now=datetime.now(UTC))
         except Rejected as exc:
+            if current is not None:
+                store(current, [*seen, cmd.command_id])
             await reject(record, exc.reason, exc.detail)
             return
         alert = change.alert
-        table[alert.alert_id] = alert.model_dump(mode="json")
+        store(alert, [*seen, cmd.command_id])
         await alerts.send(
             key=alert.alert_id.encode(),
             value=encode(change, time=cmd.at, source=LIFECYCLE_SOURCE),
@@ -118,9 +137,9 @@ def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
         """Ask, through the commands topic, for escalation of alerts nobody acknowledged."""
         now = datetime.now(UTC)
         for alert_id, stored in list(table.items()):
-            if alert_id in requested or not isinstance(stored, dict):
+            if alert_id in requested or not isinstance(stored, dict) or "alert" not in stored:
                 continue
-            alert = Alert.model_validate(stored)
+            alert = Alert.model_validate(stored["alert"])
             if not needs_ack_escalation(alert, now, timeout):
                 continue
             requested.add(alert_id)
