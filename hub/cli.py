@@ -253,6 +253,37 @@ def alerts_tail(
             return
 
 
+@app.command()
+def demo(
+    seconds: Annotated[
+        int | None, typer.Option(min=1, help="Stop by itself after this many seconds.")
+    ] = None,
+) -> None:
+    """Everything on the local broker: worker, simulated city, control view, Prometheus, alerts.
+
+    The same as `make demo` once installed; Ctrl-C stops all it started.
+    """
+    import os
+    import shutil
+
+    from hub.settings import REPO_ROOT
+
+    script = REPO_ROOT / "deploy" / "demo.sh"
+    if not script.is_file():
+        raise UserError(
+            f"the demo script is not here ({script})",
+            hint="run the demo from a checkout of the hub: `make demo`",
+        )
+    bash = shutil.which("bash")
+    if bash is None:
+        raise UserError("bash is not installed", hint="install bash, then run `onenet demo`")
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if seconds is not None:
+        env["ONENET_DEMO_SECONDS"] = str(seconds)
+    os.execve(bash, [bash, str(script)], env)
+
+
 def main() -> None:
     """Entry point: user mistakes become one clear message and an exit code, not a traceback.
 
