@@ -281,7 +281,7 @@ def demo(
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     if seconds is not None:
         env["ONENET_DEMO_SECONDS"] = str(seconds)
-    os.execve(bash, [bash, str(script)], env)
+    os.execve(bash, [bash, str(script)], env)  # noqa: S606 - the demo replaces this process
 
 
 def main() -> None:
