@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from hub.kafka import TopicSpec, ensure_topics
+from hub.topics import Topics
+from tests.support.hubproc import Hub
 from tests.support.kafka import KafkaUnavailable, kafka_for_tests
 
 # --- Kafka ------------------------------------------------------------------------------------
@@ -22,6 +26,17 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield bootstrap
     except KafkaUnavailable as exc:
         pytest.fail(f"no Kafka broker for integration tests: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def hub(kafka_bootstrap: str, tmp_path: Path) -> Hub:
+    """An isolated hub on the session broker: its own topic prefix, topics of one partition.
+
+    Test modules that need other partition counts define their own `hub`.
+    """
+    made = Hub(kafka_bootstrap, tmp_path)
+    ensure_topics(kafka_bootstrap, [TopicSpec(t, 1, 1) for t in Topics(made.prefix).all()])
+    return made
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -20,7 +20,7 @@ from connectors.cap_parse import CapError, Info, parse_xml
 from connectors.sdk.runner import Runner
 from hub.errors import UserError
 from hub.events import read_deadletter
-from hub.kafka import TopicSpec, ensure_topics, producer
+from hub.kafka import producer
 from hub.topics import Topics
 from tests.support.hubproc import Hub
 
@@ -132,13 +132,6 @@ def documents(secret: Path) -> dict[str, bytes]:
             extra="<references>sem@example.gov.cn,FIRE-1,2024-05-01T08:30:00+08:00</references>",
         ),
     }
-
-
-@pytest.fixture
-def hub(kafka_bootstrap: str, tmp_path: Path) -> Hub:
-    made = Hub(kafka_bootstrap, tmp_path)
-    ensure_topics(kafka_bootstrap, [TopicSpec(t, 1, 1) for t in Topics(made.prefix).all()])
-    return made
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from connectors.sdk.item import Item, MappingError, Outcome
 from connectors.sdk.runner import Runner
 from hub.errors import UserError
 from hub.events import read_deadletter
-from hub.kafka import TopicSpec, ensure_topics, producer
+from hub.kafka import producer
 from hub.topics import Topics
 from tests.support.hubproc import ONENET, Hub
 from tests.support.mosquitto import Mosquitto
@@ -35,13 +35,6 @@ pytestmark = pytest.mark.timeout(180)
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     with Mosquitto(tmp_path / "mqtt") as running:
         yield running
-
-
-@pytest.fixture
-def hub(kafka_bootstrap: str, tmp_path: Path) -> Hub:
-    made = Hub(kafka_bootstrap, tmp_path)
-    ensure_topics(kafka_bootstrap, [TopicSpec(t, 1, 1) for t in Topics(made.prefix).all()])
-    return made
 
 
 def reading(sensor: str, ppm: float, **extra: Any) -> bytes:

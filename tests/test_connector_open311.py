@@ -17,7 +17,7 @@ from connectors.open311 import Open311Connector, Open311Options
 from connectors.sdk.runner import Runner
 from hub.errors import UserError
 from hub.events import read_deadletter
-from hub.kafka import TopicSpec, ensure_topics, producer
+from hub.kafka import producer
 from hub.topics import Topics
 from tests.support.hubproc import Hub
 from tests.support.open311_server import Open311Server
@@ -61,13 +61,6 @@ def request(rid: str, minutes: float, status: str = "open", **fields: Any) -> di
 def server() -> Iterator[Open311Server]:
     with Open311Server() as running:
         yield running
-
-
-@pytest.fixture
-def hub(kafka_bootstrap: str, tmp_path: Path) -> Hub:
-    made = Hub(kafka_bootstrap, tmp_path)
-    ensure_topics(kafka_bootstrap, [TopicSpec(t, 1, 1) for t in Topics(made.prefix).all()])
-    return made
 
 
 def make_runner(hub: Hub, tmp_path: Path, **options: Any) -> Runner:
