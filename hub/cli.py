@@ -77,6 +77,15 @@ def _view_app() -> typer.Typer:
 app.add_typer(_view_app(), name="view")
 
 
+def _acl_app() -> typer.Typer:
+    from hub.acl import acl_app
+
+    return acl_app
+
+
+app.add_typer(_acl_app(), name="acl")
+
+
 def _bootstrap(settings: Settings) -> str:
     from hub.bootstrap import resolve_bootstrap
 

@@ -10,10 +10,12 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 
 from hub.errors import UserError
+from hub.kafka_security import client_options
 from hub.settings import Settings
 from hub.topics import Topics
 
 TOPIC_EXISTS = 36
+TOPIC_AUTHORIZATION_FAILED = 29
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -53,20 +55,24 @@ def _connect_error(bootstrap: str, exc: Exception) -> UserError:
     )
 
 
-def admin(bootstrap: str) -> Any:
+def admin(bootstrap: str, settings: Settings | None = None) -> Any:
+    """An admin client with the security options of `settings` (default: the process's)."""
+    options = client_options(settings)
     try:
         return KafkaAdminClient(
             bootstrap_servers=bootstrap.split(","),
             client_id="onenet-admin",
             request_timeout_ms=15000,
+            **options,
         )
     except (KafkaError, OSError) as exc:
         raise _connect_error(bootstrap, exc) from None
 
 
-def producer(bootstrap: str, **overrides: Any) -> Any:
+def producer(bootstrap: str, settings: Settings | None = None, **overrides: Any) -> Any:
     """A durable producer: acks from all replicas, idempotent retries, batched and compressed."""
     config: dict[str, Any] = {
+        **client_options(settings),
         "bootstrap_servers": bootstrap.split(","),
         "client_id": "onenet-producer",
         "acks": "all",
@@ -85,9 +91,11 @@ def producer(bootstrap: str, **overrides: Any) -> Any:
         raise _connect_error(bootstrap, exc) from None
 
 
-def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[tuple[TopicSpec, bool]]:
+def ensure_topics(
+    bootstrap: str, specs: list[TopicSpec], settings: Settings | None = None
+) -> list[tuple[TopicSpec, bool]]:
     """Create what is missing; report (spec, created). Existing topics are left as they are."""
-    client = admin(bootstrap)
+    client = admin(bootstrap, settings)
     try:
         result = client.create_topics(
             [
@@ -101,6 +109,14 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[tuple[TopicSpe
         for spec in specs:
             entry = errors[spec.name]
             code = entry["error_code"]
+            if code == TOPIC_AUTHORIZATION_FAILED and _exists(client, spec.name):
+                code = TOPIC_EXISTS  # a client that may not create needs only the topic
+            if code == TOPIC_AUTHORIZATION_FAILED:
+                raise UserError(
+                    f"not allowed to create topic {spec.name} (TopicAuthorizationFailed)",
+                    hint="an administrator creates the topics with `onenet topics create` "
+                    "(see docs/security.md)",
+                )
             if code not in (0, TOPIC_EXISTS):
                 raise UserError(
                     f"could not create topic {spec.name}: {entry.get('error_message') or code}",
@@ -114,8 +130,16 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec]) -> list[tuple[TopicSpe
         client.close()
 
 
-def partition_count(bootstrap: str, topic: str) -> int | None:
-    client = admin(bootstrap)
+def _exists(client: Any, topic: str) -> bool:
+    try:
+        described = client.describe_topics([topic])
+    except KafkaError:
+        return False
+    return bool(described) and not described[0].get("error_code")
+
+
+def partition_count(bootstrap: str, topic: str, settings: Settings | None = None) -> int | None:
+    client = admin(bootstrap, settings)
     try:
         described = client.describe_topics([topic])
     except KafkaError:

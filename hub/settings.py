@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -96,6 +97,31 @@ class Settings(BaseSettings):
     )
     worker_web_port: int = Field(
         default=6066, ge=0, le=65535, description="Worker's HTTP port (metrics, health)."
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How every Kafka client of the hub connects."
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism (with SASL_SSL)."
+    )
+    kafka_sasl_username: str = Field(default="", description="SASL user (with SASL_SSL).")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password; never logged or printed."
+    )
+    kafka_sasl_password_file: Path | None = Field(
+        default=None, description="File holding the SASL password (wins over the variable)."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="PEM CA bundle that signed the brokers' certificates."
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="PEM client certificate, for brokers that require one."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="PEM private key of the client certificate."
+    )
+    kafka_ssl_check_hostname: bool = Field(
+        default=True, description="Check the broker's certificate names its host."
     )
 
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from hub.errors import UserError
+from hub.kafka_security import client_options
 
 
 def follow(
@@ -24,6 +25,7 @@ def follow(
         client_id="onenet-tail",
         enable_auto_commit=False,
         consumer_timeout_ms=200,
+        **client_options(),
     )
     try:
         partitions = consumer.partitions_for_topic(topic)

@@ -328,6 +328,7 @@ class LocalBroker:
             cluster_id,
             "-c",
             str(self.config_file),
+            *self._format_options(),
         ]
         try:
             done = subprocess.run(
@@ -341,6 +342,14 @@ class LocalBroker:
                 f"formatting the broker storage in {self.data_dir} failed "
                 f"(exit {done.returncode}):\n{output}\n{_hint(output, self)}".rstrip()
             )
+
+    def _format_options(self) -> list[str]:
+        """Extra `kafka-storage format` arguments (SCRAM users of a secured broker)."""
+        return []
+
+    def _probe_options(self) -> dict[str, Any]:
+        """Client options the readiness probe connects with (security of a secured broker)."""
+        return {}
 
     def _spawn(self, java: str) -> subprocess.Popen[bytes]:
         cpus = max(1, min(os.cpu_count() or 1, 2))
@@ -407,7 +416,7 @@ class LocalBroker:
                     f"the broker exited (code {code}) while starting; last lines of its log "
                     f"({self.log_file}):\n{tail}\n{_hint(tail, self)}".rstrip()
                 )
-            if _broker_answers(bootstrap):
+            if _broker_answers(bootstrap, **self._probe_options()):
                 return
             if time.monotonic() >= deadline:
                 if not spawned:
@@ -521,7 +530,7 @@ def find_java() -> str:
     return found
 
 
-def _broker_answers(bootstrap: str) -> bool:
+def _broker_answers(bootstrap: str, **options: Any) -> bool:
     """A cheap TCP probe first: kafka-python would spend its whole timeout on a closed port."""
     host, _, port = bootstrap.rpartition(":")
     try:
@@ -538,6 +547,7 @@ def _broker_answers(bootstrap: str) -> bool:
                 client_id="onenet-broker-probe",
                 request_timeout_ms=3000,
                 bootstrap_timeout_ms=3000,
+                **options,
             )
         except Exception:
             return False

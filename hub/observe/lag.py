@@ -22,6 +22,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from hub import metrics
+from hub.kafka_security import client_options
 
 log = logging.getLogger("onenet.observe.lag")
 
@@ -150,7 +151,10 @@ class ConsumerLagMonitor:
     def _clients(self) -> tuple[Any, Any]:
         if self._admin is None:
             self._admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap, client_id=self.client_id, request_timeout_ms=10000
+                bootstrap_servers=self.bootstrap,
+                client_id=self.client_id,
+                request_timeout_ms=10000,
+                **client_options(),
             )
         if self._consumer is None:
             # No group: this consumer only reads metadata and offsets, it never joins the group.
@@ -160,6 +164,7 @@ class ConsumerLagMonitor:
                 group_id=None,
                 enable_auto_commit=False,
                 request_timeout_ms=10000,
+                **client_options(),
             )
         return self._admin, self._consumer
 

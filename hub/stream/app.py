@@ -34,6 +34,7 @@ from hub.correlate.pack import load_pack
 from hub.correlate.spec import RulePack
 from hub.correlate.watermark import PartitionWatermarks, ShuffleWatermarks
 from hub.events import EventRejected, parse_record
+from hub.kafka_security import faust_credentials
 from hub.settings import Settings
 from hub.stream.lifecycle import add_lifecycle
 from hub.stream.records import dead_letter_of, header_list
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         table_standby_replicas=0,
         broker_session_timeout=settings.worker_session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.worker_session_timeout_s / 3),
+        broker_credentials=faust_credentials(settings),
     )
     raw: dict[str, Any] = {
         "key_type": bytes,

@@ -18,7 +18,14 @@ from pydantic import BaseModel, Field
 from hub.alerts.lifecycle import Action, Rejected
 from hub.alerts.model import Alert, Severity, Status
 from hub.view import cap
-from hub.view.auth import CSRF_HEADER, SESSION_COOKIE, Principal, Sessions, TokenStore
+from hub.view.auth import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Principal,
+    Sessions,
+    TokenStore,
+    origin_of,
+)
 from hub.view.citymap import RESOLUTION, CityMap, alert_cells
 from hub.view.commands import CommandSender, NotAllowed, NotVisible, prepare
 from hub.view.readmodel import Entry, ReadModel
@@ -44,6 +51,7 @@ class ViewContext:
     secure_cookie: bool = False
     cap_sender: str = cap.DEFAULT_SENDER
     feed_error: str | None = None
+    public_origin: str | None = None  # of ONENET_VIEW_PUBLIC_URL; None: only the CSRF header
 
 
 class ApiError(Exception):
@@ -116,11 +124,10 @@ def caller(
 
 
 def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if not origin:
-        return False
-    host = request.headers.get("host", "")
-    return any(hmac.compare_digest(origin, f"{s}://{host}") for s in ("http", "https"))
+    """`Origin` is the configured public URL's: the Host header is the client's to choose."""
+    expected = _ctx(request).public_origin
+    origin = origin_of(request.headers.get("origin", ""))
+    return bool(expected and origin) and hmac.compare_digest(str(origin), str(expected))
 
 
 def acting_caller(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:

@@ -20,9 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import metrics
+from hub.errors import UserError
 from hub.topics import Topics
 from hub.view.api import ApiError, Problem, ViewContext, router
-from hub.view.auth import Sessions, TokenStore
+from hub.view.auth import Sessions, TokenStore, origin_of
 from hub.view.commands import CommandSender
 from hub.view.config import ViewSettings
 from hub.view.feed import KafkaFeed
@@ -100,6 +101,18 @@ def _handler(scope: Scope) -> str:
     return "/static" if raw.startswith("/static/") else "unmatched"
 
 
+def _public_origin(settings: ViewSettings) -> str | None:
+    if settings.view_public_url is None:
+        return None
+    origin = origin_of(settings.view_public_url)
+    if origin is None:
+        raise UserError(
+            f"ONENET_VIEW_PUBLIC_URL {settings.view_public_url!r} is not an http(s) URL",
+            hint="give the address people open the view at, e.g. https://ops.city.example",
+        )
+    return origin
+
+
 def create_app(
     settings: ViewSettings,
     *,
@@ -128,6 +141,7 @@ def create_app(
         ready=asyncio.Event(),
         secure_cookie=settings.view_secure_cookie,
         cap_sender=settings.view_cap_sender,
+        public_origin=_public_origin(settings),
     )
     topics = Topics(settings.topic_prefix)
 
@@ -135,11 +149,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         feed: KafkaFeed | None = None
         if bootstrap is not None:
-            feed = KafkaFeed(model, bootstrap, topics)
+            feed = KafkaFeed(model, bootstrap, topics, settings)
             ctx.ready = feed.ready
             app.state.feed = feed
             await feed.start()
-            ctx.sender = await asyncio.to_thread(CommandSender, bootstrap, topics)
+            ctx.sender = await asyncio.to_thread(CommandSender, bootstrap, topics, settings)
         else:
             ctx.ready.set()
         metrics.BUILD_INFO.labels(_version()).set(1)

@@ -12,7 +12,9 @@ revoking a token needs no restart. The page cannot send a bearer header on an Ev
 `POST /api/session` trades a token for a signed, HttpOnly, SameSite=Strict cookie that names the
 token's hash; every request re-checks that hash against the file (revocation ends sessions
 too). State-changing requests authenticated by cookie must carry the `X-OneNet-CSRF` header or
-a same-origin `Origin`, which a cross-site form cannot forge.
+an `Origin` equal to the view's configured public URL (`ONENET_VIEW_PUBLIC_URL`), which a
+cross-site form cannot forge. The request's `Host` header is never trusted for this: behind a
+proxy, or via DNS rebinding, it is whatever the client says.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from hub.alerts.lifecycle import may_act
 from hub.alerts.model import Alert
@@ -34,6 +37,25 @@ from hub.errors import UserError
 
 SESSION_COOKIE = "onenet_session"
 CSRF_HEADER = "x-onenet-csrf"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` as browsers send it in `Origin`; None for anything else."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
 DEFAULT_SESSION_TTL_S = 12 * 3600
 _ROLE = re.compile(r"^(operator|viewer|department:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$")
 _HASH = re.compile(r"^[0-9a-f]{64}$")

@@ -84,8 +84,10 @@ def view(
     settings = ViewSettings(view_tokens_file=tokens_file) if tokens_file else ViewSettings()
     bootstrap = resolve_bootstrap(settings)
     ensure_topics(bootstrap, contract_topics(settings))
-    application = create_app(settings, bootstrap=bootstrap)
     sock = bind(host, port)
+    if settings.view_public_url is None:
+        settings = settings.model_copy(update={"view_public_url": url_of(sock)})
+    application = create_app(settings, bootstrap=bootstrap)
     typer.echo(url_of(sock))
     sys.stdout.flush()
     config = uvicorn.Config(

@@ -17,6 +17,7 @@ from typing import Any
 from hub.alerts.lifecycle import Action, Command, Rejected, decide, may_act
 from hub.alerts.model import AlertChange
 from hub.kafka import producer as make_producer
+from hub.settings import Settings
 from hub.topics import Topics
 from hub.view.auth import Principal
 from hub.view.readmodel import ReadModel
@@ -33,9 +34,9 @@ class NotAllowed(Exception):
 
 
 class CommandSender:
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
+    def __init__(self, bootstrap: str, topics: Topics, settings: Settings | None = None) -> None:
         self.topic = topics.commands
-        self._producer: Any = make_producer(bootstrap, client_id="onenet-view")
+        self._producer: Any = make_producer(bootstrap, settings, client_id="onenet-view")
 
     def _send_blocking(self, cmd: Command) -> None:
         future = self._producer.send(

@@ -32,4 +32,9 @@ class ViewSettings(Settings):
     view_sla_deadline_hours: float = Field(default=72.0, gt=0, le=24 * 60)
     view_evidence_capacity: int = Field(default=100_000, ge=100, le=5_000_000)
     view_ring_size: int = Field(default=10_000, ge=10, le=1_000_000)
+    view_public_url: str | None = Field(
+        default=None,
+        description="URL people open the view at (https://ops.city.example); a cookie-signed "
+        "change is accepted with an Origin of this URL. `onenet view` defaults it to its address.",
+    )
     view_cap_sender: str = Field(default="onenet-hub@city.invalid", min_length=3, max_length=200)

@@ -17,6 +17,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from hub.kafka import partition_count
+from hub.kafka_security import client_options
+from hub.settings import Settings
 from hub.topics import DOMAINS, Topics
 from hub.view.readmodel import ReadModel
 
@@ -27,10 +29,13 @@ BATCH = 2000
 
 
 class KafkaFeed:
-    def __init__(self, model: ReadModel, bootstrap: str, topics: Topics) -> None:
+    def __init__(
+        self, model: ReadModel, bootstrap: str, topics: Topics, settings: Settings | None = None
+    ) -> None:
         self.model = model
         self.bootstrap = bootstrap
         self.topics = topics
+        self.settings = settings
         self.ready = asyncio.Event()
         self.error: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -57,7 +62,10 @@ class KafkaFeed:
         """Every partition of the topics, waiting (not ready) until they exist."""
         while True:
             counts = await asyncio.gather(
-                *(asyncio.to_thread(partition_count, self.bootstrap, t) for t in topics),
+                *(
+                    asyncio.to_thread(partition_count, self.bootstrap, t, self.settings)
+                    for t in topics
+                ),
                 return_exceptions=True,
             )
             if all(isinstance(c, int) for c in counts):
@@ -90,6 +98,7 @@ class KafkaFeed:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=FETCH_WAIT_MS,
             client_id="onenet-view",
+            **client_options(self.settings),
         )
         await consumer.start()
         try:

@@ -240,8 +240,9 @@ class RunningView:
 @contextmanager
 def serve_view(hub: Hub, *, ready_timeout: float = 60) -> Iterator[RunningView]:
     """The view on a free port, in a thread, returned once /readyz answers 200."""
-    app = create_app(hub.settings, bootstrap=hub.bootstrap)
     sock = bind("127.0.0.1", 0)
+    settings = hub.settings.model_copy(update={"view_public_url": url_of(sock)})
+    app = create_app(settings, bootstrap=hub.bootstrap)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -193,7 +193,7 @@ def test_session_cookie_works_for_reads_and_the_stream(view: RunningView) -> Non
         wait_for(lambda: s.of("hello"))
 
 
-def test_cookie_changes_need_the_csrf_header_or_same_origin(view: RunningView) -> None:
+def test_cookie_changes_need_the_csrf_header_or_the_public_origin(view: RunningView) -> None:
     cookies = session(view, "operator")
     url = f"{view.url}/api/alerts/mine-1/comment"
     body = {"text": "hello"}
@@ -205,6 +205,11 @@ def test_cookie_changes_need_the_csrf_header_or_same_origin(view: RunningView) -
         assert evil.status_code == 403
         assert c.post(url, json=body, headers={"X-OneNet-CSRF": "1"}).status_code == 202
         assert c.post(url, json=body, headers={"Origin": view.url}).status_code == 202
+        # The Host header is the client's to choose: a matching forged pair proves nothing.
+        forged = {"Origin": "http://evil.example", "Host": "evil.example"}
+        refused = c.post(url, json=body, headers=forged)
+        assert refused.status_code == 403
+        assert refused.json()["reason"] == "csrf"
         # bearer requests are not cookie-driven: no CSRF proof needed
     with view.client("operator") as b:
         assert b.post(url, json=body).status_code == 202

@@ -1,0 +1,86 @@
+"""Client security options from settings: one builder for kafka-python, aiokafka and Faust."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import pytest
+
+from hub.errors import UserError
+from hub.kafka_security import client_options, faust_credentials
+from hub.settings import Settings
+from hub.view.auth import origin_of
+
+
+def sasl(tmp_path: Path, **extra: object) -> Settings:
+    return Settings(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="dept-safety",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_plaintext_is_the_default_and_adds_nothing() -> None:
+    assert client_options(Settings()) == {"security_protocol": "PLAINTEXT"}
+    assert faust_credentials(Settings()) is None
+
+
+def test_sasl_ssl_options_verify_the_broker_and_carry_the_user(tmp_path: Path) -> None:
+    options = client_options(sasl(tmp_path, kafka_sasl_password="s3cret-from-env"))
+    assert options["security_protocol"] == "SASL_SSL"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_username"] == "dept-safety"
+    assert options["sasl_plain_password"] == "s3cret-from-env"
+    context = options["ssl_context"]
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    no_check = client_options(
+        sasl(tmp_path, kafka_sasl_password="x", kafka_ssl_check_hostname=False)
+    )
+    assert not no_check["ssl_context"].check_hostname
+
+
+def test_the_password_file_wins_and_the_secret_stays_out_of_reprs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("from-the-file\n", encoding="utf-8")
+    monkeypatch.setenv("ONENET_KAFKA_SASL_PASSWORD", "from-the-env")
+    monkeypatch.setenv("ONENET_KAFKA_SASL_PASSWORD_FILE", str(secret))
+    settings = sasl(tmp_path)
+    assert client_options(settings)["sasl_plain_password"] == "from-the-file"
+    assert "from-the-env" not in repr(settings)
+    assert "from-the-env" not in str(settings)
+    credentials = faust_credentials(settings)
+    assert credentials.username == "dept-safety"
+    assert credentials.mechanism.value == "SCRAM-SHA-512"
+
+
+def test_a_missing_password_or_unreadable_file_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="needs a password"):
+        client_options(sasl(tmp_path))
+    with pytest.raises(UserError, match="cannot read the SASL password file"):
+        client_options(sasl(tmp_path, kafka_sasl_password_file=tmp_path / "missing"))
+    with pytest.raises(UserError, match="needs a user name"):
+        client_options(Settings(kafka_security_protocol="SASL_SSL", kafka_sasl_password="x"))
+    with pytest.raises(UserError, match="cannot load the Kafka TLS files"):
+        client_options(
+            sasl(tmp_path, kafka_sasl_password="x", kafka_ssl_cafile=tmp_path / "no-ca.pem")
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://ops.city.example/", "https://ops.city.example"),
+        ("https://OPS.city.example:443/view", "https://ops.city.example"),
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+        ("http://[::1]:80", "http://[::1]"),
+        ("ftp://ops.city.example", None),
+        ("null", None),
+        ("http://host:99999", None),
+    ],
+)
+def test_origin_of_normalises_like_browsers(url: str, origin: str | None) -> None:
+    assert origin_of(url) == origin
