@@ -138,6 +138,31 @@ def _exists(client: Any, topic: str) -> bool:
     return bool(described) and not described[0].get("error_code")
 
 
+def missing_topic(bootstrap: str, topic: str, settings: Settings | None = None) -> UserError:
+    """Why a client sees no partitions of `topic`: it does not exist, or is not ours to see."""
+    client = admin(bootstrap, settings)
+    try:
+        described = client.describe_topics([topic])
+    except KafkaError:
+        described = []
+    finally:
+        client.close()
+    if described and described[0].get("error_code") == TOPIC_AUTHORIZATION_FAILED:
+        return not_authorized(topic)
+    return UserError(
+        f"topic {topic} does not exist",
+        hint="create the hub's topics with `onenet topics create`",
+    )
+
+
+def not_authorized(topic: str) -> UserError:
+    return UserError(
+        f"not allowed to use topic {topic} (TopicAuthorizationFailed)",
+        hint="check ONENET_KAFKA_SASL_USERNAME; its ACLs are listed by "
+        "`onenet acl apply --dry-run` (docs/security.md)",
+    )
+
+
 def partition_count(bootstrap: str, topic: str, settings: Settings | None = None) -> int | None:
     client = admin(bootstrap, settings)
     try:

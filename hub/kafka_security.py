@@ -18,6 +18,16 @@ from hub.settings import Settings, get_settings
 HINT = "see the Kafka security settings in README.md and docs/security.md"
 
 
+class Redacted(str):
+    """The password as the clients need it (a str), but masked in `repr`: kafka-python's admin
+    client logs its whole configuration at DEBUG, and a dict is formatted by its values' repr."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'**********'"
+
+
 def _password(settings: Settings) -> str:
     path = settings.kafka_sasl_password_file
     if path is not None:
@@ -29,11 +39,11 @@ def _password(settings: Settings) -> str:
             ) from None
         if not text:
             raise UserError(f"the SASL password file {path} is empty", hint=HINT)
-        return text
+        return Redacted(text)
     if settings.kafka_sasl_password is not None:
         secret = settings.kafka_sasl_password.get_secret_value()
         if secret:
-            return secret
+            return Redacted(secret)
     raise UserError(
         "SASL_SSL needs a password",
         hint="set ONENET_KAFKA_SASL_PASSWORD_FILE (or ONENET_KAFKA_SASL_PASSWORD); " + HINT,

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import TopicAuthorizationFailedError
 
-from hub.errors import UserError
+from hub.kafka import missing_topic, not_authorized
 from hub.kafka_security import client_options
 
 
@@ -28,26 +29,31 @@ def follow(
         **client_options(),
     )
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise UserError(
-                f"topic {topic} does not exist",
-                hint="create the hub's topics with `onenet topics create`",
-            )
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
-        if from_beginning:
-            consumer.seek_to_beginning(*assigned)
-        else:
-            consumer.seek_to_end(*assigned)
-        last = time.monotonic()
-        while True:
-            got = False
-            for record in consumer:
-                got = True
-                last = time.monotonic()
-                yield record
-            if not got and idle_timeout is not None and time.monotonic() - last >= idle_timeout:
-                return
+        yield from _follow(consumer, bootstrap, topic, from_beginning, idle_timeout)
+    except TopicAuthorizationFailedError:
+        raise not_authorized(topic) from None
     finally:
         consumer.close()
+
+
+def _follow(
+    consumer: Any, bootstrap: str, topic: str, from_beginning: bool, idle_timeout: float | None
+) -> Iterator[Any]:
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        raise missing_topic(bootstrap, topic)
+    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    if from_beginning:
+        consumer.seek_to_beginning(*assigned)
+    else:
+        consumer.seek_to_end(*assigned)
+    last = time.monotonic()
+    while True:
+        got = False
+        for record in consumer:
+            got = True
+            last = time.monotonic()
+            yield record
+        if not got and idle_timeout is not None and time.monotonic() - last >= idle_timeout:
+            return

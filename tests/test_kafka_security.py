@@ -84,3 +84,17 @@ def test_a_missing_password_or_unreadable_file_is_a_user_error(tmp_path: Path) -
 )
 def test_origin_of_normalises_like_browsers(url: str, origin: str | None) -> None:
     assert origin_of(url) == origin
+
+
+def test_the_password_handed_to_clients_is_masked_in_reprs() -> None:
+    options = client_options(
+        Settings(
+            kafka_security_protocol="SASL_SSL",
+            kafka_sasl_username="u",
+            kafka_sasl_password="visible-nowhere",
+        )
+    )
+    assert "visible-nowhere" not in repr(options)
+    assert "visible-nowhere" not in f"{options}"
+    assert options["sasl_plain_password"].encode() == b"visible-nowhere"
+    assert options["sasl_plain_password"] == "visible-nowhere"

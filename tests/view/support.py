@@ -239,10 +239,19 @@ class RunningView:
 
 @contextmanager
 def serve_view(hub: Hub, *, ready_timeout: float = 60) -> Iterator[RunningView]:
-    """The view on a free port, in a thread, returned once /readyz answers 200."""
+    """The view of `hub` on a free port, in a thread, returned once /readyz answers 200."""
+    with serve_settings(hub.settings, hub.bootstrap, ready_timeout=ready_timeout) as view:
+        yield view
+
+
+@contextmanager
+def serve_settings(
+    settings: ViewSettings, bootstrap: str, *, ready_timeout: float = 60
+) -> Iterator[RunningView]:
+    """The view with `settings`; its public URL is the address it listens on."""
     sock = bind("127.0.0.1", 0)
-    settings = hub.settings.model_copy(update={"view_public_url": url_of(sock)})
-    app = create_app(settings, bootstrap=hub.bootstrap)
+    settings = settings.model_copy(update={"view_public_url": url_of(sock)})
+    app = create_app(settings, bootstrap=bootstrap)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
