@@ -79,6 +79,7 @@ from hub.broker import LocalBroker
 from hub.events import parse_structured
 from hub.kafka import admin, contract_topics, ensure_topics
 from hub.kafka import producer as hub_producer
+from hub.kafka_security import client_options
 from hub.publish import publish_lines
 from hub.settings import Settings
 from hub.topics import DOMAINS, Topics
@@ -123,7 +124,7 @@ def event_partitions(topics: Topics) -> list[TopicPartition]:
 
 
 def end_offsets(bootstrap: str, parts: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), **client_options())
     try:
         return dict(consumer.end_offsets(list(parts)))
     finally:
@@ -186,7 +187,7 @@ def publish(bootstrap: str, topics: Topics, values: Sequence[bytes], step: Any) 
 
 async def _consume(bootstrap: str, parts: Sequence[TopicPartition], expected: int) -> float:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **client_options()
     )
     await consumer.start()
     try:

@@ -98,3 +98,16 @@ def test_the_password_handed_to_clients_is_masked_in_reprs() -> None:
     assert "visible-nowhere" not in f"{options}"
     assert options["sasl_plain_password"].encode() == b"visible-nowhere"
     assert options["sasl_plain_password"] == "visible-nowhere"
+
+
+def test_a_public_url_that_is_not_http_is_refused_at_start(tmp_path: Path) -> None:
+    from hub.view.app import create_app
+    from hub.view.config import ViewSettings
+
+    tokens = tmp_path / "t.toml"
+    tokens.write_text("", encoding="utf-8")
+    settings = ViewSettings(view_tokens_file=tokens, view_public_url="ops.example")
+    with pytest.raises(UserError, match="is not an http\\(s\\) URL"):
+        create_app(settings, bootstrap=None)
+    good = settings.model_copy(update={"view_public_url": "https://ops.example/"})
+    assert create_app(good, bootstrap=None).state.view.public_origin == "https://ops.example"
