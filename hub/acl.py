@@ -170,15 +170,14 @@ acl_app = typer.Typer(
 def _departments(values: list[str] | None) -> dict[str, str]:
     from hub.errors import UserError
 
-    if not values:
-        return default_departments()
-    out: dict[str, str] = {}
-    for value in values:
+    out = default_departments()
+    for value in values or []:
         domain, sep, user = value.partition("=")
         if not sep or domain not in DOMAINS or not user:
             raise UserError(
                 f"invalid --department {value!r}",
                 hint=f"use DOMAIN=USER with DOMAIN one of {', '.join(DOMAINS)}",
+                exit_code=2,
             )
         out[domain] = user
     return out
@@ -188,7 +187,9 @@ def _departments(values: list[str] | None) -> dict[str, str]:
 def apply_command(
     department: Annotated[
         list[str] | None,
-        typer.Option(help="DOMAIN=USER, repeatable [default: dept-<domain> for every domain]"),
+        typer.Option(
+            help="DOMAIN=USER: the department's SASL user, repeatable [default: dept-DOMAIN]"
+        ),
     ] = None,
     workers: Annotated[str, typer.Option(help="SASL user of the workers.")] = "onenet-worker",
     view: Annotated[str, typer.Option(help="SASL user of the control view.")] = "onenet-view",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import ssl
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from hub.errors import UserError
 from hub.kafka_security import client_options, faust_credentials
 from hub.settings import Settings
 from hub.view.auth import origin_of
+from tests.support.hubproc import ONENET
 
 
 def sasl(tmp_path: Path, **extra: object) -> Settings:
@@ -111,3 +114,40 @@ def test_a_public_url_that_is_not_http_is_refused_at_start(tmp_path: Path) -> No
         create_app(settings, bootstrap=None)
     good = settings.model_copy(update={"view_public_url": "https://ops.example/"})
     assert create_app(good, bootstrap=None).state.view.public_origin == "https://ops.example"
+
+
+def test_acl_dry_run_lists_the_grants_and_refuses_an_unknown_domain() -> None:
+    def onenet(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [ONENET, "acl", "apply", "--dry-run", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        )
+
+    shown = onenet("--department", "safety=h2-stations")
+    assert shown.returncode == 0, shown.stderr
+    assert "User:h2-stations" in shown.stderr
+    assert "User:dept-security" in shown.stderr  # the other domains keep their default user
+    assert "User:dept-safety" not in shown.stderr
+    bad = onenet("--department", "nope=x")
+    assert bad.returncode == 2
+    assert "invalid --department 'nope=x'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_each_department_may_write_only_its_own_domain() -> None:
+    from hub.acl import default_departments, plan
+
+    grants = plan(Settings(), departments=default_departments(), workers="w", view="v")
+    writes = {(g.principal, g.name) for g in grants if g.operation == "WRITE"}
+    assert ("User:dept-safety", "onenet.events.safety") in writes
+    assert not any(
+        p == "User:dept-safety"
+        and name.startswith("onenet.events.")
+        and name != "onenet.events.safety"
+        for p, name in writes
+    )
+    assert all(g.pattern == "prefixed" for g in grants if g.principal.startswith("User:dept-"))
