@@ -98,6 +98,13 @@ def test_a_department_cannot_write_another_domains_topic(
         secured, hub, DEPARTMENTS["security"], "publish", str(tmp_path / "incident.jsonl")
     )
     assert own.returncode == 0, own.stderr
+    # Only the admin creates topics: a department is told so, and nothing is created.
+    created = hub.run(
+        "topics", "create", **secured.env(DEPARTMENTS["safety"]), ONENET_TOPIC_PREFIX="elsewhere"
+    )
+    assert created.returncode == 1, created.stderr
+    assert "not allowed to create topic elsewhere." in created.stderr
+    assert "Traceback" not in created.stderr
     tail = as_user(secured, hub, DEPARTMENTS["safety"], "alerts", "tail", "--idle-timeout", "1")
     assert tail.returncode == 1, tail.stderr
     assert "Traceback" not in tail.stderr
