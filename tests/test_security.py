@@ -92,6 +92,7 @@ def test_a_department_cannot_write_another_domains_topic(
     assert replay.returncode != 0, replay.stderr
     assert "Traceback" not in replay.stderr
     assert "TopicAuthorizationFailed" in replay.stderr
+    assert "this connector's Kafka user may not write there" in replay.stderr
 
     # The security department itself may write it; nobody else may read what it may not.
     own = as_user(

@@ -116,10 +116,15 @@ def run_connector(
             try:
                 return asyncio.run(_observed(runner, server))
             except SendFailed as exc:
+                denied = "AuthorizationFailed" in str(exc)
                 raise UserError(
                     f"the broker did not acknowledge some records: {exc}",
-                    hint="the checkpoint stayed before them; fix the broker and run again to "
-                    "resume",
+                    hint="the checkpoint stayed before them; "
+                    + (
+                        "this connector's Kafka user may not write there (docs/security.md)"
+                        if denied
+                        else "fix the broker and run again to resume"
+                    ),
                 ) from None
         finally:
             producer.close(timeout=10)
