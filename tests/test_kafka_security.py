@@ -151,3 +151,13 @@ def test_each_department_may_write_only_its_own_domain() -> None:
         for p, name in writes
     )
     assert all(g.pattern == "prefixed" for g in grants if g.principal.startswith("User:dept-"))
+
+
+def test_ssl_without_sasl_needs_no_user_and_gives_faust_ssl_credentials() -> None:
+    settings = Settings(kafka_security_protocol="SSL")
+    options = client_options(settings)
+    assert options.keys() == {"security_protocol", "ssl_context"}
+    assert options["security_protocol"] == "SSL"
+    credentials = faust_credentials(settings)
+    assert credentials.protocol.value == "SSL"
+    assert credentials.context.verify_mode == ssl.CERT_REQUIRED
