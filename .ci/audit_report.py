@@ -16,7 +16,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-INDEX = os.environ.get("ONENET_AUDIT_INDEX", "https://pypi.org/pypi")
+
+def _default_index() -> str:
+    """pip's own JSON API root, so the audit asks the index pip installs from."""
+    from pip._internal.models.index import PyPI
+
+    return str(PyPI.pypi_url)
+
+
+INDEX = os.environ.get("ONENET_AUDIT_INDEX") or _default_index()
 
 
 def accepted(path: Path) -> dict[str, str]:
