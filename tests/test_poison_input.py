@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,7 +212,13 @@ def test_a_record_that_makes_processing_raise_is_dead_lettered_and_the_worker_go
         ]
         alerts = alerts_by_key(hub)
         assert proc.poll() is None, hub.log()
+        port = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", hub.log())
+        assert port is not None, hub.log()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port[1]}/metrics", timeout=10) as r:
+            exposed = r.read().decode()
 
+    counted = 'onenet_processing_errors_total{exception="ValueError",rule="hydrogen-leak"} 1.0'
+    assert counted in exposed
     assert headers["rule"] == "hydrogen-leak"
     assert headers["detail"].startswith("ValueError: ")
     assert headers["source_topic"] == rekey

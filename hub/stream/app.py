@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 
 from hub import metrics
 from hub.alerts.cloudevent import encode
@@ -251,6 +252,8 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         for rule, route in correlator.routes(fact):
             try:
                 await route_one(record, rule, fact, route, wm, here, origin)
+            except KafkaError:
+                raise  # the broker, not the record: fail as before, redelivery will retry it
             except Exception as exc:  # one rule failing must not keep the others from the event
                 await processing_failed(record, exc, rule)
 
@@ -341,6 +344,8 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
                     await on_rekeyed(record)
                 else:
                     await on_source(record)
+            except KafkaError:
+                raise
             except Exception as exc:
                 await processing_failed(record, exc, rule_of(record))
             metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 import pytest
@@ -28,6 +29,7 @@ from hub.events.deadletter import (
 )
 from hub.events.fields import TIME_MAX as MAX
 from hub.events.fields import TIME_MIN as MIN
+from hub.events.fields import format_rfc3339
 from hub.settings import Settings
 from tests.support.parsing import rejection as rejected
 
@@ -150,3 +152,19 @@ def test_a_record_too_large_for_the_deadletter_topic_is_truncated_with_size_and_
     assert "huge" not in named  # an original header that does not fit is left out
     size = len(key) + len(kept) + sum(len(n) + len(v) for n, v in headers)
     assert size <= MAX_RECORD_BYTES
+
+
+def test_the_readme_states_the_defaults_the_code_has() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2].strip()
+        for line in readme.splitlines()
+        if line.startswith("| `ONENET_EVENT_TIME_")
+    }
+    fields = Settings.model_fields
+    assert rows == {
+        "ONENET_EVENT_TIME_MIN": f"`{format_rfc3339(fields['event_time_min'].default)}`",
+        "ONENET_EVENT_TIME_MAX": f"`{format_rfc3339(fields['event_time_max'].default)}`",
+        "ONENET_EVENT_TIME_MAX_AHEAD_S": "empty (no bound)",
+    }
+    assert fields["event_time_max_ahead_s"].default is None
