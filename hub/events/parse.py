@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from pydantic import ValidationError
@@ -17,6 +17,7 @@ from hub.events.envelope import CloudEvent
 from hub.events.errors import EventRejected, Reason
 from hub.events.event import Event
 from hub.events.fields import DEFAULT_TIME_RANGE, TimeRange, format_rfc3339
+from hub.events.types import EVENT_TYPES
 
 DEFAULT_MAX_BYTES = 65536
 DEFAULT_MAX_DEPTH = 16
@@ -169,10 +170,22 @@ def _build(document: dict[str, Any], time_range: TimeRange) -> Event:
         event = Event.from_envelope(envelope)
     except ValidationError as exc:
         raise EventRejected.from_validation(Reason.INVALID_DATA, exc, prefix="data") from None
-    for name, value in event.data:
-        if isinstance(value, datetime):
+    for name in _TIME_FIELDS[event.type]:
+        value = getattr(event.data, name)
+        if value is not None:
             _check_time(f"data.{name}", value, time_range, happened=False)
     return event
+
+
+#: The time fields of each event type's data (``due_by``), found once rather than per event.
+_TIME_FIELDS: dict[str, tuple[str, ...]] = {
+    event_type: tuple(
+        name
+        for name, field in model.model_fields.items()
+        if datetime in (field.annotation, *get_args(field.annotation))
+    )
+    for event_type, model in EVENT_TYPES.items()
+}
 
 
 def _check_time(
