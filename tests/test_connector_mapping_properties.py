@@ -3,8 +3,6 @@ runner's own parse then accepts or refuses cleanly; never any other exception.""
 
 from __future__ import annotations
 
-import json
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,46 +10,22 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.http_decode import BATCH, Candidate, RequestRefused, decode
 from connectors.mqtt_payload import FieldMap, MqttMessage, map_json
 from connectors.open311_mapping import MappingConfig, map_request
 from connectors.sdk.envelope import to_bytes
 from connectors.sdk.item import Draft, MappingError
 from hub.events import parse_structured
+from tests.support.hostile import anything, encode, hostile_documents, numbers
+from tests.support.hostile import times as hostile_times
 from tests.support.parsing import parses_or_rejects
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 hostile = settings(max_examples=200, deadline=None)
 
-numbers = (
-    st.sampled_from(
-        [1e308, -1e308, math.inf, -math.inf, math.nan, -0.0, 0, 4000, 10**30, -(10**30), 2**63]
-    )
-    | st.floats()
-    | st.integers()
-)
-times = (
-    st.sampled_from(
-        [
-            "0001-01-01T00:00:00Z",
-            "0001-01-01T00:30:00+01:00",
-            "9999-12-31T23:59:59Z",
-            "9999-12-31T23:00:00-05:00",
-            "2026-11-27T08:00:00+08:00",
-            "2026-11-27T08:00:00",
-            "not a time",
-        ]
-    )
-    | numbers
-)
-scalars = st.none() | st.booleans() | numbers | st.text(max_size=20) | times
-
-
-def encoded(record: dict[str, Any], plain: bool) -> bytes:
-    """orjson writes NaN as null; json writes tokens JSON does not have (and any int)."""
-    try:
-        return orjson.dumps(record) if plain else json.dumps(record).encode()
-    except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(record).encode()
+# Gateways and servers also send naive times, epoch numbers and text that is no time at all.
+times = hostile_times | st.sampled_from(["2026-11-27T08:00:00", "not a time"]) | numbers
+scalars = anything | times
 
 
 def through_the_runner(drafts: list[Draft]) -> None:
@@ -98,7 +72,7 @@ def mapped_or_refused(call: Any) -> list[Draft]:
 def test_mqtt_payloads_map_or_are_refused(
     record: dict[str, Any], plain: bool, site: str | None
 ) -> None:
-    message = MqttMessage(topic="h2/S-1/reading", payload=encoded(record, plain), site_id=site)
+    message = MqttMessage(topic="h2/S-1/reading", payload=encode(record, plain), site_id=site)
     through_the_runner(mapped_or_refused(lambda: map_json(message, FieldMap())))
 
 
@@ -124,8 +98,31 @@ def test_mqtt_payloads_map_or_are_refused(
 def test_open311_requests_map_or_are_refused(record: dict[str, Any], plain: bool) -> None:
     # Through JSON as a server would send it, so only what JSON can carry arrives.
     try:
-        received = orjson.loads(encoded(record, plain))
+        received = orjson.loads(encode(record, plain))
     except orjson.JSONDecodeError:
         return
     config = MappingConfig(default_department="urban-management", district="310101")
     through_the_runner(mapped_or_refused(lambda: map_request(received, config, now=NOW)))
+
+
+@hostile
+@given(st.lists(hostile_documents(), min_size=1, max_size=4), st.booleans())
+def test_http_batches_and_binary_requests_split_into_events_or_are_refused(
+    docs: list[dict[str, Any]], plain: bool
+) -> None:
+    candidates: list[Candidate] = []
+    refused: RequestRefused | None = None
+    try:
+        candidates += decode("batch", BATCH, [], encode(docs, plain), max_batch=3)
+    except RequestRefused as error:
+        refused = error
+    if refused is not None:
+        assert refused.reason
+        assert 400 <= refused.status < 500
+    doc = docs[0]
+    headers = [(f"ce-{k}", str(v)) for k, v in doc.items() if k != "data" and v is not None]
+    body = encode(doc["data"], plain)
+    candidates += decode("binary", "application/json", headers, body, max_batch=1)
+    for candidate in candidates:
+        if candidate.problem is None:
+            parses_or_rejects(lambda raw=candidate.raw: parse_structured(raw))
