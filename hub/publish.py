@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -191,7 +191,9 @@ def publish_lines(
         except Exception as exc:  # too large for the producer, buffer full, closed
             report.send_errors.append(f"line {n}: {topic}: {type(exc).__name__}: {exc}")
 
-    def reject(n: int, reason: str, detail: str, value: bytes, extra: Any = ()) -> None:
+    def reject(
+        n: int, reason: str, detail: str, value: bytes, extra: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
         report.rejected.append(Rejection(n, reason, detail))
         metrics.EVENTS_REJECTED.labels("publish", reason).inc()
         headers = [
