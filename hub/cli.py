@@ -144,13 +144,12 @@ def publish(
 
     settings = get_settings()
     if str(file) == "-":
-        data = sys.stdin.buffer.read().splitlines()
-        lines = [(n, raw.strip()) for n, raw in enumerate(data, start=1) if raw.strip()]
+        lines = list(read_lines(sys.stdin.buffer, settings.max_event_bytes))
         origin = "stdin"
     else:
         if not file.is_file():
             raise UserError(f"no such file: {file}", hint="give the path of a .jsonl file")
-        lines = list(read_lines(file))
+        lines = list(read_lines(file, settings.max_event_bytes))
         origin = file.name
     if rebase_time:
         shift = rebase_shift(lines, datetime.now(UTC))
@@ -169,6 +168,7 @@ def publish(
                 lines,
                 origin=origin,
                 max_bytes=settings.max_event_bytes,
+                time_range=settings.time_range,
                 on_progress=lambda n: progress.advance(task, n),
             )
     finally:

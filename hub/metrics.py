@@ -17,6 +17,16 @@ EVENTS_REJECTED = Counter(
 EVENTS_PUBLISHED = Counter(
     "onenet_events_published_total", "Events published onto domain topics.", ["topic"]
 )
+PROCESSING_ERRORS = Counter(
+    "onenet_processing_errors_total",
+    "Records whose processing raised; each is dead-lettered as processing-error.",
+    ["rule", "exception"],
+)
+DEADLETTER_SEND_ERRORS = Counter(
+    "onenet_deadletter_send_errors_total",
+    "Dead letters that could not be handed to the producer (logged with the reason).",
+    ["stage"],
+)
 RULE_EVENTS = Counter(
     "onenet_rule_events_total",
     "Events offered to a rule, by what the rule did with them.",

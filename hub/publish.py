@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
 from hub import metrics
-from hub.events import EventRejected, deadletter_headers, parse_structured
+from hub.events import (
+    DEFAULT_TIME_RANGE,
+    EventRejected,
+    Reason,
+    TimeRange,
+    deadletter_headers,
+    fit_for_deadletter,
+    parse_structured,
+    shift,
+)
+from hub.events.deadletter import TRUNCATED_BYTES, truncation_headers
+from hub.events.parse import DEFAULT_MAX_BYTES
 from hub.topics import Topics
 
 CONTENT_TYPE = ("content-type", b"application/cloudevents+json; charset=utf-8")
@@ -38,13 +50,65 @@ class PublishReport:
         return not self.rejected and not self.send_errors
 
 
-def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """Non-blank lines with their 1-based numbers; bytes, so bad encodings reach validation."""
-    with path.open("rb") as fh:
-        for n, line in enumerate(fh, start=1):
-            stripped = line.strip()
-            if stripped:
-                yield n, stripped
+@dataclass(frozen=True)
+class Oversized:
+    """A line longer than any accepted event: its first bytes, its size and its SHA-256.
+
+    The rest is hashed as it is read and never held, so one 10 MB line costs no more memory
+    than a normal one and cannot stop the lines after it.
+    """
+
+    head: bytes
+    size: int
+    sha256: str
+
+
+Line = bytes | Oversized
+_READ_CHUNK = 1 << 20
+
+
+def read_lines(
+    source: Path | IO[bytes], max_bytes: int = DEFAULT_MAX_BYTES
+) -> Iterator[tuple[int, Line]]:
+    """Non-blank lines with their 1-based numbers; bytes, so bad encodings reach validation.
+
+    A line over ``max_bytes`` comes as :class:`Oversized` instead of its bytes.
+    """
+    if isinstance(source, Path):
+        with source.open("rb") as fh:
+            yield from _lines(fh, max_bytes)
+    else:
+        yield from _lines(source, max_bytes)
+
+
+def _lines(fh: IO[bytes], max_bytes: int) -> Iterator[tuple[int, Line]]:
+    limit = max_bytes + 2  # the longest accepted event plus a CRLF line ending
+    n = 0
+    while chunk := fh.readline(limit):
+        n += 1
+        if len(chunk) == limit and not chunk.endswith(b"\n"):
+            yield n, _rest_of_line(fh, chunk)
+            continue
+        stripped = chunk.strip()
+        if stripped:
+            yield n, stripped
+
+
+def _rest_of_line(fh: IO[bytes], chunk: bytes) -> Oversized:
+    """Reads to the end of the line, keeping its head and hashing all of it (no line end)."""
+    digest = hashlib.sha256()
+    head = bytearray()
+    size = 0
+    while chunk:
+        ended = chunk.endswith(b"\n")
+        body = chunk.rstrip(b"\r\n") if ended else chunk
+        digest.update(body)
+        size += len(body)
+        head += body[: max(0, TRUNCATED_BYTES - len(head))]
+        if ended:
+            break
+        chunk = fh.readline(_READ_CHUNK)
+    return Oversized(bytes(head), size, digest.hexdigest())
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -61,10 +125,12 @@ def _fmt(t: datetime) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def rebase_shift(lines: list[tuple[int, bytes]], now: datetime) -> timedelta:
+def rebase_shift(lines: list[tuple[int, Line]], now: datetime) -> timedelta:
     """How far to move every time so the newest event happens `now` (for replaying samples)."""
     newest: datetime | None = None
     for _, raw in lines:
+        if isinstance(raw, Oversized):
+            continue
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -75,8 +141,13 @@ def rebase_shift(lines: list[tuple[int, bytes]], now: datetime) -> timedelta:
     return timedelta(0) if newest is None else now - newest
 
 
-def rebase(raw: bytes, shift: timedelta) -> bytes:
-    """Move the event's times by `shift`; lines that are not JSON objects pass untouched."""
+def rebase(raw: Line, by: timedelta) -> Line:
+    """Move the event's times by `by`; lines that are not JSON objects pass untouched.
+
+    Saturating, so a time far outside the accepted range stays out of it (and is refused)
+    rather than overflowing."""
+    if isinstance(raw, Oversized):
+        return raw
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -85,53 +156,79 @@ def rebase(raw: bytes, shift: timedelta) -> bytes:
         return raw
     t = _parse_time(obj.get("time"))
     if t is not None:
-        obj["time"] = _fmt(t + shift)
+        obj["time"] = _fmt(shift(t, by))
     data = obj.get("data")
     if isinstance(data, dict):
         for name in DATA_TIME_FIELDS:
             dt = _parse_time(data.get(name))
             if dt is not None:
-                data[name] = _fmt(dt + shift)
+                data[name] = _fmt(shift(dt, by))
     return orjson.dumps(obj)
 
 
 def publish_lines(
     producer: Any,
     topics: Topics,
-    lines: list[tuple[int, bytes]],
+    lines: list[tuple[int, Line]],
     *,
     origin: str,
     max_bytes: int,
+    time_range: TimeRange = DEFAULT_TIME_RANGE,
     on_progress: Any = None,
 ) -> PublishReport:
     """Send valid events to their domain topic and rejects to the dead-letter topic.
 
     Waits for every acknowledgement, so a line counts as published only once the broker has it.
+    A line that cannot even be handed to the producer is reported with its number, and the
+    lines after it are still sent.
     """
     report = PublishReport()
-    pending: list[tuple[str, Any]] = []
-    for n, raw in lines:
+    pending: list[tuple[int, str, Any]] = []
+
+    def send(n: int, topic: str, value: bytes, **kwargs: Any) -> None:
         try:
-            event = parse_structured(raw, max_bytes=max_bytes)
-        except EventRejected as exc:
-            report.rejected.append(Rejection(n, exc.reason, exc.detail))
-            metrics.EVENTS_REJECTED.labels("publish", exc.reason).inc()
-            headers = deadletter_headers(exc.reason, exc.detail, connector=f"publish:{origin}:{n}")
-            pending.append(
-                (topics.deadletter, producer.send(topics.deadletter, raw, headers=headers))
+            pending.append((n, topic, producer.send(topic, value, **kwargs)))
+        except Exception as exc:  # too large for the producer, buffer full, closed
+            report.send_errors.append(f"line {n}: {topic}: {type(exc).__name__}: {exc}")
+
+    def reject(
+        n: int, reason: str, detail: str, value: bytes, extra: Sequence[tuple[str, bytes]] = ()
+    ) -> None:
+        report.rejected.append(Rejection(n, reason, detail))
+        metrics.EVENTS_REJECTED.labels("publish", reason).inc()
+        headers = [
+            *deadletter_headers(reason, detail, connector=f"publish:{origin}:{n}"),
+            *extra,
+        ]
+        _, fitted, headers = fit_for_deadletter(None, value, headers)
+        send(n, topics.deadletter, fitted or b"", headers=headers)
+
+    for n, raw in lines:
+        if isinstance(raw, Oversized):
+            reject(
+                n,
+                Reason.TOO_LARGE,
+                f"the line is {raw.size} bytes, over the {max_bytes}-byte limit "
+                f"(ONENET_MAX_EVENT_BYTES); dead-lettered as its first {len(raw.head)} bytes",
+                raw.head,
+                truncation_headers([], raw.size, raw.sha256),
             )
         else:
-            topic = topics.events(event.domain)
-            future = producer.send(topic, raw, key=event.key.encode(), headers=[CONTENT_TYPE])
-            pending.append((topic, future))
+            try:
+                event = parse_structured(raw, max_bytes=max_bytes, time_range=time_range)
+            except EventRejected as exc:
+                reject(n, exc.reason, exc.detail, raw)
+            else:
+                topic = topics.events(event.domain)
+                send(n, topic, raw, key=event.key.encode(), headers=[CONTENT_TYPE])
         if on_progress is not None:
             on_progress(1)
     producer.flush()
-    for topic, future in pending:
+    for n, topic, future in pending:
         try:
             future.get(timeout=30)
         except Exception as exc:  # any send failure is reported, never swallowed
-            report.send_errors.append(f"{topic}: {exc}")
+            report.send_errors.append(f"line {n}: {topic}: {exc}")
             continue
         if topic != topics.deadletter:
             report.published[topic] += 1

@@ -8,17 +8,20 @@ Precedence: explicit arguments > environment > TOML file (`ONENET_CONFIG`, else 
 from __future__ import annotations
 
 import os
+from datetime import UTC, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from hub.events.fields import DEFAULT_EARLIEST, DEFAULT_LATEST, TimeRange
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,6 +75,20 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(
         default=65536, ge=1024, le=1_048_576, description="Largest accepted event, in bytes."
     )
+    event_time_min: AwareDatetime = Field(
+        default=DEFAULT_EARLIEST,
+        description="Earliest accepted time of any time an event carries (RFC 3339).",
+    )
+    event_time_max: AwareDatetime = Field(
+        default=DEFAULT_LATEST,
+        description="Every time an event carries must be before this (RFC 3339).",
+    )
+    event_time_max_ahead_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="How far past the hub's clock an event time may be; empty means no bound "
+        "beyond event_time_max.",
+    )
     rules_path: Path | None = Field(
         default=None,
         description="Rule pack YAML file the workers load; empty means the built-in `city` pack.",
@@ -123,6 +140,22 @@ class Settings(BaseSettings):
     kafka_ssl_check_hostname: bool = Field(
         default=True, description="Check the broker's certificate names its host."
     )
+
+    @model_validator(mode="after")
+    def _time_range_not_empty(self) -> Settings:
+        if self.event_time_min >= self.event_time_max:
+            raise ValueError("event_time_min must be before event_time_max")
+        return self
+
+    @property
+    def time_range(self) -> TimeRange:
+        """The range every ingest (publish, connectors, workers) judges event times by."""
+        ahead = self.event_time_max_ahead_s
+        return TimeRange(
+            self.event_time_min.astimezone(UTC),
+            self.event_time_max.astimezone(UTC),
+            timedelta(seconds=ahead) if ahead is not None else None,
+        )
 
     @classmethod
     def settings_customise_sources(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import os
 import subprocess
@@ -188,6 +190,37 @@ def test_a_send_the_broker_cannot_take_stops_the_run_and_keeps_the_checkpoint(
     with pytest.raises(SendFailed, match="missing"):
         asyncio.run(runner.run(install_signals=False))
     assert CheckpointStore(ckpt).load()["position"] == 1
+
+
+def test_out_of_range_times_and_oversized_records_are_dead_lettered_and_the_run_goes_on(
+    hub: Hub, tmp_path: Path
+) -> None:
+    huge = b'{"specversion": "1.0", "pad": "' + b"x" * 10_000_000 + b'"}'
+    year_one = dataclasses.replace(reading(1), time="0001-01-01T00:00:00Z")
+    items = [
+        Item(year_one, position=1, origin="in:1"),
+        Item(huge, position=2, origin="in:2"),
+        Item(reading(3), position=3, origin="in:3"),
+    ]
+    connector = ListConnector(items)
+    counts = asyncio.run(
+        make_runner(hub, connector, tmp_path / "ck.json").run(install_signals=False)
+    )
+    assert counts["published"] == 1
+    assert counts["rejected"] == 2
+
+    dead = {
+        dict(r.headers)["onenet_dlq_origin"]: r
+        for r in hub.read_topic(f"{hub.prefix}.deadletter", min_records=2)
+    }
+    assert read_deadletter(dead[b"in:1"].headers)["reason"] == "time-out-of-range"
+    truncated = read_deadletter(dead[b"in:2"].headers)
+    assert truncated["reason"] == "too-large"
+    assert truncated["original_size"] == str(len(huge))
+    assert truncated["original_sha256"] == hashlib.sha256(huge).hexdigest()
+    assert dead[b"in:2"].value == huge[:65536]
+    safety = hub.read_topic(f"{hub.prefix}.events.safety", min_records=1)
+    assert [json.loads(r.value)["id"] for r in safety] == ["r3"]
 
 
 # --- a third-party package plugs in through its entry point -----------------------------------

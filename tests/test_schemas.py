@@ -35,6 +35,7 @@ from hub.events import (
     deadletter_headers,
     parse_structured,
 )
+from hub.events.deadletter import MAX_RECORD_BYTES, RULE_HEADER, fit_for_deadletter
 from hub.events.fields import JSON_MEDIA_PATTERN, parse_rfc3339
 from hub.events.types import ServiceRequestOpened
 from hub.schemas import compare_schemas, compare_sets, render_files
@@ -545,6 +546,9 @@ def test_deadletter_headers_match_what_the_hub_writes() -> None:
         connector="mqtt",
         original_headers=[("content-type", b"application/json")],
     )
+    headers.append((RULE_HEADER, b"hydrogen-leak"))
+    # A record too large for the dead-letter topic is sent truncated, with two more headers.
+    _, _, headers = fit_for_deadletter(None, b"x" * (MAX_RECORD_BYTES + 1), headers)
     as_object = {name: value.decode() for name, value in headers}
     Validator(schema).validate(as_object)
     ours = {name for name in as_object if name.startswith("onenet_dlq_")}

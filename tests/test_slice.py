@@ -89,10 +89,7 @@ MALFORMED = [
 
 @pytest.fixture
 def hub(kafka_bootstrap: str, tmp_path: Path) -> Hub:
-    h = Hub(kafka_bootstrap, tmp_path)
-    created = h.run("topics", "create")
-    assert created.returncode == 0, created.stderr
-    return h
+    return Hub.with_topics(kafka_bootstrap, tmp_path)
 
 
 def write_jsonl(path: Path, lines: list[bytes]) -> Path:

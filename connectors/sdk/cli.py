@@ -112,6 +112,7 @@ def run_connector(
                 checkpoint_path=path,
                 source=source or f"urn:onenet:connector:{cls.name}:{instance}",
                 max_bytes=settings.max_event_bytes,
+                time_range=settings.time_range,
             )
             try:
                 return asyncio.run(_observed(runner, server))

@@ -24,7 +24,14 @@ from connectors.sdk.dedup import RecentIds
 from connectors.sdk.envelope import to_bytes
 from connectors.sdk.item import Item, Outcome
 from hub import metrics
-from hub.events import EventRejected, deadletter_headers, parse_structured
+from hub.events import (
+    DEFAULT_TIME_RANGE,
+    EventRejected,
+    TimeRange,
+    deadletter_headers,
+    fit_for_deadletter,
+    parse_structured,
+)
 from hub.topics import Topics
 
 log = logging.getLogger("onenet.connector")
@@ -49,6 +56,7 @@ class Runner:
         checkpoint_path: Path,
         source: str,
         max_bytes: int = 65536,
+        time_range: TimeRange = DEFAULT_TIME_RANGE,
         checkpoint_interval: float = 5.0,
         dedup_capacity: int = 100_000,
     ) -> None:
@@ -58,6 +66,7 @@ class Runner:
         self.topics = topics
         self.source = source
         self.max_bytes = max_bytes
+        self.time_range = time_range
         self.checkpoint_interval = checkpoint_interval
         self.store = CheckpointStore(checkpoint_path)
         saved = self.store.load()
@@ -164,7 +173,7 @@ class Runner:
                 value, "invalid-data", f"not JSON-serialisable: {exc}", item, fatal
             )
         try:
-            event = parse_structured(value, max_bytes=self.max_bytes)
+            event = parse_structured(value, max_bytes=self.max_bytes, time_range=self.time_range)
         except EventRejected as exc:
             return self._reject_now(raw or value, exc.reason, exc.detail, item, fatal)
         uid = f"{event.envelope.source}\x1f{event.envelope.id}"
@@ -219,8 +228,9 @@ class Runner:
         headers = deadletter_headers(reason, detail, connector=self.name)
         if origin:
             headers.append(("onenet_dlq_origin", origin.encode()[:1024]))
+        _, value, headers = fit_for_deadletter(None, raw, headers)
         try:
-            sent = self.producer.send(self.topics.deadletter, raw, headers=headers)
+            sent = self.producer.send(self.topics.deadletter, value, headers=headers)
         except KafkaError as exc:
             metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
             if fatal:

@@ -43,7 +43,7 @@ from hub.correlate.episode import Episode, escalate, open_or_extend, resolve
 from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import AbsenceRule
-from hub.events.fields import format_rfc3339, parse_rfc3339
+from hub.events.fields import format_rfc3339, parse_rfc3339, shift
 
 
 class Raise(BaseModel):
@@ -126,7 +126,7 @@ class AbsenceEngine:
             # The event schemas require the field; fall back rather than lose the wait.
             with suppress(ValueError):
                 base = parse_rfc3339(fact.get(self.rule.deadline.field))
-        return base + self._plus
+        return shift(base, self._plus)
 
     # --- time ----------------------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ class AbsenceEngine:
         for s in state.subjects.values():
             if s.wait is not None:
                 times.append(s.wait.deadline)
-            times += [d.time + self._plus for d in s.done]
+            times += [shift(d.time, self._plus) for d in s.done]
         return min(times, default=None)
 
     def advance(self, raw: State | None, key: str, watermark: datetime) -> Step:
@@ -158,7 +158,7 @@ class AbsenceEngine:
                 # Decided. A re-sent copy of the start is now late (time and deadline are both
                 # before the watermark), so nothing needs to remember it.
                 s.wait = None
-            s.done = [d for d in s.done if d.time + self._plus >= watermark]
+            s.done = [d for d in s.done if shift(d.time, self._plus) >= watermark]
             if s.empty():
                 del state.subjects[subject]
         return changes
@@ -247,7 +247,7 @@ class AbsenceEngine:
         answers = w is not None and fact.time >= w.time
         if w is not None and answers and (w.answered is None or fact.time < w.answered):
             w.answered = fact.time
-        keep = fact.time + self._plus >= watermark
+        keep = shift(fact.time, self._plus) >= watermark
         if keep:
             s.done.append(Done(uid=fact.uid, time=fact.time))
         if not (changes or answers or keep):

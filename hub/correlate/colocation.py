@@ -48,6 +48,7 @@ from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import ColocationRule
 from hub.correlate.units import format_duration
+from hub.events.fields import shift
 
 #: h3's authalic Earth radius, so that our distances and h3's edge lengths agree
 EARTH_RADIUS_M = 6_371_007.180918475
@@ -171,17 +172,17 @@ class ColocationEngine:
 
     def _closes_at(self, state: ColocationState) -> datetime | None:
         ep = state.episode
-        return None if ep is None else ep.alert.last_event_time + self._within
+        return None if ep is None else shift(ep.alert.last_event_time, self._within)
 
     def due(self, raw: State, watermark: datetime) -> bool:
         # Reads the two times it needs straight from the stored JSON: a timer polls every key.
         episode = raw.get("episode")
         if episode is not None:
-            closes = _when(episode["alert"]["last_event_time"]) + self._within
+            closes = shift(_when(episode["alert"]["last_event_time"]), self._within)
             if closes < watermark:
                 return True
         facts = raw.get("facts") or []
-        return bool(facts) and _when(facts[0]["time"]) < watermark - self._within
+        return bool(facts) and _when(facts[0]["time"]) < shift(watermark, -self._within)
 
     def advance(self, raw: State | None, key: str, watermark: datetime) -> Step:
         state = ColocationState.model_validate(raw or {})
@@ -191,7 +192,7 @@ class ColocationEngine:
     def _advance(self, state: ColocationState, watermark: datetime) -> list[AlertChange]:
         # Strict: a fact exactly `within` behind the watermark can still pair with an on-time
         # event, and an episode whose last event is exactly there can still be extended.
-        horizon = watermark - self._within
+        horizon = shift(watermark, -self._within)
         state.facts = [h for h in state.facts if h.time >= horizon]
         closes = self._closes_at(state)
         if state.episode is None or closes is None or closes >= watermark:

@@ -43,6 +43,7 @@ from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import SequenceRule
 from hub.correlate.units import format_duration
+from hub.events.fields import shift
 
 
 class Entry(BaseModel):
@@ -131,11 +132,11 @@ class SequenceEngine:
         return wake is not None and datetime.fromisoformat(wake) < watermark
 
     def _wake(self, state: SequenceState) -> datetime | None:
-        times = [p.last + self._within for p in state.pending] + [h.end for h in state.held]
+        times = [shift(p.last, self._within) for p in state.pending] + [h.end for h in state.held]
         if state.buffer:
-            times.append(state.buffer[0].time + self._within)
+            times.append(shift(state.buffer[0].time, self._within))
         if state.cutoff is not None:
-            times.append(state.cutoff + self._within)
+            times.append(shift(state.cutoff, self._within))
         return min(times, default=None)
 
     def advance(self, raw: State | None, key: str, watermark: datetime) -> Step:
@@ -147,13 +148,13 @@ class SequenceEngine:
         changes: list[AlertChange] = []
         # A pending instance still here was not negated; strict, as an event exactly at
         # last + within can still arrive on time.
-        for p in [p for p in state.pending if p.last + self._within < watermark]:
+        for p in [p for p in state.pending if shift(p.last, self._within) < watermark]:
             state.pending.remove(p)
             episode, out = self._open(key, [Fact.from_json(f) for f in p.facts])
             raises = [(r.severity, Fact.from_json(r.fact)) for r in p.raises]
             changes += out + self._raise(episode, raises)
         state.held = [h for h in state.held if h.end >= watermark]
-        horizon = watermark - self._within
+        horizon = shift(watermark, -self._within)
         state.buffer = [e for e in state.buffer if e.time >= horizon]
         if state.cutoff is not None and state.cutoff < horizon:
             state.cutoff = None  # every fact it could bar is gone or too late
@@ -180,7 +181,7 @@ class SequenceEngine:
         self, state: SequenceState, entry: Entry, key: str, watermark: datetime
     ) -> tuple[Outcome, list[AlertChange]]:
         fact = Fact.from_json(entry.fact)
-        horizon = watermark - self._within
+        horizon = shift(watermark, -self._within)
         changes: list[AlertChange] = []
         useful = False
         for i in entry.esc:
@@ -192,7 +193,7 @@ class SequenceEngine:
                         changes.append(change)
                         useful = True
             for p in state.pending:
-                if p.first <= entry.time <= p.last + self._within and not any(
+                if p.first <= entry.time <= shift(p.last, self._within) and not any(
                     r.fact["uid"] == fact.uid and r.severity == severity for r in p.raises
                 ):
                     p.raises.append(Raise(severity=severity, fact=entry.fact))
@@ -222,7 +223,7 @@ class SequenceEngine:
         return ("late" if own and entry.time < watermark else "filtered"), changes
 
     def _negates(self, entry: Entry, last: datetime) -> bool:
-        return entry.neg and last <= entry.time <= last + self._within
+        return entry.neg and last <= entry.time <= shift(last, self._within)
 
     def _match(self, state: SequenceState) -> list[list[Entry]]:
         """New instances among the unspent facts, earliest first step first (skip past last)."""
@@ -263,7 +264,7 @@ class SequenceEngine:
         if self._neg is not None:
             if any(self._negates(e, last) for e in others):
                 return []
-            end = last + self._within
+            end = shift(last, self._within)
             raises = [
                 Raise(severity=self._event_escalations[i][0], fact=e.fact)
                 for e in others
@@ -274,7 +275,7 @@ class SequenceEngine:
                 Pending(facts=[e.fact for e in chain], first=first, last=last, raises=raises)
             )
             return []
-        end = first + self._within
+        end = shift(first, self._within)
         episode, changes = self._open(key, [Fact.from_json(e.fact) for e in chain])
         changes += self._raise(
             episode,

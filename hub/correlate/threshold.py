@@ -16,6 +16,7 @@ from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import ThresholdRule
 from hub.correlate.units import format_duration
+from hub.events.fields import shift
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -67,15 +68,15 @@ class ThresholdEngine:
         if ep is None:
             return None
         if self.rule.window.type == "tumbling" and state.episode_bucket is not None:
-            return EPOCH + self._size * (state.episode_bucket + 1)
-        return ep.alert.last_event_time + self._size
+            return shift(EPOCH, self._size * (state.episode_bucket + 1))
+        return shift(ep.alert.last_event_time, self._size)
 
     def due(self, raw: State, watermark: datetime) -> bool:
         state = ThresholdState.model_validate(raw)
         closes = self._closes_at(state)
         if closes is not None and closes < watermark:
             return True
-        return bool(state.facts) and _time(state.facts[0]) < watermark - self._size
+        return bool(state.facts) and _time(state.facts[0]) < shift(watermark, -self._size)
 
     def advance(self, raw: State | None, key: str, watermark: datetime) -> Step:
         state = ThresholdState.model_validate(raw or {})
@@ -85,7 +86,7 @@ class ThresholdEngine:
     def _advance(self, state: ThresholdState, watermark: datetime) -> list[Any]:
         # Strict: a fact exactly one window behind the watermark can still pair with an on-time
         # event, and an episode ending exactly there can still be extended.
-        horizon = watermark - self._size
+        horizon = shift(watermark, -self._size)
         state.facts = [f for f in state.facts if _time(f) >= horizon]
         closes = self._closes_at(state)
         if state.episode is None or closes is None or closes >= watermark:
@@ -134,7 +135,7 @@ class ThresholdEngine:
                 break
             if pivot.time - t0 > self._size:
                 continue
-            members = [f for f in facts if t0 <= _time(f) <= t0 + self._size]
+            members = [f for f in facts if t0 <= _time(f) <= shift(t0, self._size)]
             value = self._aggregate([Fact.from_json(f) for f in members])
             if value > best_value:
                 best, best_value = members, value

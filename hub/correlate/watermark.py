@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from hub.events.fields import shift
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -52,7 +54,7 @@ class Watermark:
             progress = now if progress is None else max(progress, now)
         if progress is None:
             return None
-        candidate = progress - self.lateness
+        candidate = shift(progress, -self.lateness)
         if self._current is None or candidate > self._current:
             self._current = candidate
         return self._current
@@ -165,7 +167,8 @@ class ShuffleWatermarks:
             candidate = min(live)
         else:
             newest = [wm for wm, _ in origins.values()]
-            candidate = max(*newest, now - self._lateness) if newest else now - self._lateness
+            floor = shift(now, -self._lateness)
+            candidate = max(*newest, floor) if newest else floor
         best = self._current.get(partition)
         if best is None or candidate > best:
             self._current[partition] = best = candidate

@@ -4,11 +4,12 @@ encoding in both Kafka content modes, and dead-letter headers.
 Pure: nothing here touches Kafka, so every rule about valid input is unit-testable.
 """
 
-from hub.events.deadletter import deadletter_headers, read_deadletter
+from hub.events.deadletter import deadletter_headers, fit_for_deadletter, read_deadletter
 from hub.events.encode import CONTENT_TYPE_STRUCTURED, to_binary, to_structured_bytes
 from hub.events.envelope import CloudEvent
 from hub.events.errors import EventRejected, Reason
 from hub.events.event import Event
+from hub.events.fields import DEFAULT_TIME_RANGE, TimeRange, shift
 from hub.events.parse import parse_binary, parse_record, parse_structured
 from hub.events.types import (
     EVENT_TYPES,
@@ -28,6 +29,7 @@ from hub.events.types import (
 
 __all__ = [
     "CONTENT_TYPE_STRUCTURED",
+    "DEFAULT_TIME_RANGE",
     "EVENT_TYPES",
     "SECURITY_KEY_RESOLUTION",
     "CloudEvent",
@@ -44,12 +46,15 @@ __all__ = [
     "Reason",
     "ServiceRequestClosed",
     "ServiceRequestOpened",
+    "TimeRange",
     "deadletter_headers",
     "domain_of",
+    "fit_for_deadletter",
     "parse_binary",
     "parse_record",
     "parse_structured",
     "read_deadletter",
+    "shift",
     "to_binary",
     "to_structured_bytes",
 ]

@@ -6,6 +6,7 @@ the failure goes into ``onenet_dlq_*`` headers, so a fixed record can be replaye
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -14,6 +15,21 @@ from hub.events.fields import format_rfc3339
 
 PREFIX = "onenet_dlq_"
 MAX_DETAIL_BYTES = 1024
+#: A dead letter must fit what the dead-letter topic and the producers take: Kafka's default
+#: ``max.message.bytes`` is 1 MiB and Faust's producer sends at most 1,000,000 bytes a
+#: request; this leaves room for the batch framing.
+MAX_RECORD_BYTES = 900_000
+#: What is kept of a record too large to dead-letter whole: enough to see what it was.
+TRUNCATED_BYTES = 65536
+#: Room left for original headers on a truncated copy; ours come on top.
+TRUNCATED_HEADER_BYTES = 16384
+MAX_KEY_BYTES = 1024
+#: The correlation rule that refused the record (late events, processing errors).
+RULE_HEADER = PREFIX + "rule"
+#: On a truncated copy: the original value's size in bytes, and its SHA-256 (hex), so the
+#: sender can find the record it sent.
+ORIGINAL_SIZE_HEADER = PREFIX + "original_size"
+ORIGINAL_SHA256_HEADER = PREFIX + "original_sha256"
 _REASON = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -77,3 +93,43 @@ def _truncate(encoded: bytes, limit: int) -> bytes:
         return encoded
     ellipsis = "…".encode()
     return encoded[: limit - len(ellipsis)].decode("utf-8", "ignore").encode() + ellipsis
+
+
+def fit_for_deadletter(
+    key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]
+) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]:
+    """The record as it was if it fits the dead-letter topic, else a truncated copy.
+
+    A copy keeps the first ``TRUNCATED_BYTES`` of the value, the key cut to ``MAX_KEY_BYTES``,
+    the ``onenet_dlq_*`` headers and as many original headers as fit, and adds the original
+    size and SHA-256. A record that cannot be sent would otherwise vanish, or stop the agent
+    that tried.
+    """
+    size = len(value or b"") + len(key or b"") + sum(len(n) + len(v) for n, v in headers)
+    if size <= MAX_RECORD_BYTES:
+        return key, value, headers
+    ours = [(n, v) for n, v in headers if n.startswith(PREFIX)]
+    kept: list[tuple[str, bytes]] = []
+    budget = TRUNCATED_HEADER_BYTES
+    for name, header in headers:
+        if not name.startswith(PREFIX) and len(name) + len(header) <= budget:
+            kept.append((name, header))
+            budget -= len(name) + len(header)
+    original = value or b""
+    digest = hashlib.sha256(original).hexdigest()
+    return (
+        key[:MAX_KEY_BYTES] if key is not None else None,
+        original[:TRUNCATED_BYTES],
+        truncation_headers(kept + ours, len(original), digest),
+    )
+
+
+def truncation_headers(
+    headers: list[tuple[str, bytes]], size: int, sha256: str
+) -> list[tuple[str, bytes]]:
+    """``headers`` plus the original size and digest of a value dead-lettered truncated."""
+    return [
+        *headers,
+        (ORIGINAL_SIZE_HEADER, str(size).encode()),
+        (ORIGINAL_SHA256_HEADER, sha256.encode()),
+    ]

@@ -27,6 +27,7 @@ class Reason(StrEnum):
     UNKNOWN_TYPE = "unknown-type"
     INVALID_DATA = "invalid-data"
     MISSING_DISTRICT = "missing-district"
+    TIME_OUT_OF_RANGE = "time-out-of-range"
 
 
 class EventRejected(Exception):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, StringConstraints
@@ -133,3 +134,64 @@ def _check_scalar(name: str, value: object) -> None:
             f"unknown field {name!r}: only scalars (string, number, boolean, null) are allowed "
             f"(got {type(value).__name__})"
         )
+
+
+# --- time range and saturating time arithmetic ----------------------------------------------
+
+#: The accepted range of every time an event carries, unless settings say otherwise: no city
+#: system of record predates 2000, and a bound far short of year 9999 keeps every window,
+#: deadline and watermark computed from an accepted time representable.
+DEFAULT_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+DEFAULT_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+#: The ends of what an aware datetime can represent: where saturating arithmetic stops.
+TIME_MIN = datetime.min.replace(tzinfo=UTC)
+TIME_MAX = datetime.max.replace(tzinfo=UTC)
+
+
+def shift(value: datetime, delta: timedelta) -> datetime:
+    """``value + delta``, saturated at the ends of what datetime can represent.
+
+    Windows, deadlines and watermarks add rule durations to event times; an overflow there
+    would stop the agent, while a saturated time still orders correctly against every other.
+    """
+    try:
+        return value + delta
+    except OverflowError:
+        return TIME_MAX if delta > timedelta(0) else TIME_MIN
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """The one range every time an event carries must fall in (``earliest <= t < latest``);
+    optionally, an event's own time no further ahead of the wall clock than ``max_ahead``.
+
+    The absolute bounds make a record's fate the same whenever it is parsed (a replay of the
+    dead-letter topic decides as the first attempt did); ``max_ahead`` bounds clock skew, so
+    one device with a wrong clock cannot carry a partition's watermark into the future. It
+    does not apply to deadlines such as ``due_by``, which lie ahead by nature.
+    """
+
+    earliest: datetime = DEFAULT_EARLIEST
+    latest: datetime = DEFAULT_LATEST
+    max_ahead: timedelta | None = None
+
+    def problem(
+        self, value: datetime, *, now: datetime | None = None, happened: bool = True
+    ) -> str | None:
+        """Why ``value`` is outside the range, or None when it is inside; ``happened`` says
+        it is when something occurred (so cannot be ahead of the clock), not a deadline."""
+        if value < self.earliest:
+            return f"is before the earliest accepted time {format_rfc3339(self.earliest)}"
+        if value >= self.latest:
+            return f"is not before the latest accepted time {format_rfc3339(self.latest)}"
+        if self.max_ahead is not None and happened:
+            limit = shift(now if now is not None else datetime.now(UTC), self.max_ahead)
+            if value > limit:
+                return (
+                    f"is more than {self.max_ahead.total_seconds():g} s ahead of the "
+                    f"hub's clock ({format_rfc3339(limit)})"
+                )
+        return None
+
+
+DEFAULT_TIME_RANGE = TimeRange()

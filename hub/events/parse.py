@@ -7,7 +7,8 @@ validation, so hostile input costs little. Nothing but ``EventRejected`` escapes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, get_args
 
 import orjson
 from pydantic import ValidationError
@@ -15,6 +16,8 @@ from pydantic import ValidationError
 from hub.events.envelope import CloudEvent
 from hub.events.errors import EventRejected, Reason
 from hub.events.event import Event
+from hub.events.fields import DEFAULT_TIME_RANGE, TimeRange, format_rfc3339
+from hub.events.types import EVENT_TYPES
 
 DEFAULT_MAX_BYTES = 65536
 DEFAULT_MAX_DEPTH = 16
@@ -29,7 +32,11 @@ _BATCH = b"application/cloudevents-batch"
 
 
 def parse_structured(
-    raw: Buffer, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
+    raw: Buffer,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    time_range: TimeRange = DEFAULT_TIME_RANGE,
 ) -> Event:
     """Parse a structured-mode record (``application/cloudevents+json``).
 
@@ -46,7 +53,7 @@ def parse_structured(
             f"a structured event must be a JSON object, got {_kind(document)}",
         )
     _check_depth(document, max_depth)
-    return _build(document)
+    return _build(document, time_range)
 
 
 def parse_binary(
@@ -55,6 +62,7 @@ def parse_binary(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    time_range: TimeRange = DEFAULT_TIME_RANGE,
 ) -> Event:
     """Parse a binary-mode record: attributes in ``ce_*`` headers, ``data`` as the value.
 
@@ -88,7 +96,7 @@ def parse_binary(
         )
     _check_depth(data, max_depth, depth=2)  # where data sits in the structured form
     attributes["data"] = data
-    return _build(attributes)
+    return _build(attributes, time_range)
 
 
 def parse_record(
@@ -97,6 +105,7 @@ def parse_record(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    time_range: TimeRange = DEFAULT_TIME_RANGE,
 ) -> Event:
     """Parse a Kafka record in whichever content mode its headers announce.
 
@@ -121,8 +130,12 @@ def parse_record(
             )
         binary = False
     if binary:
-        return parse_binary(value, headers or (), max_bytes=max_bytes, max_depth=max_depth)
-    return parse_structured(value or b"", max_bytes=max_bytes, max_depth=max_depth)
+        return parse_binary(
+            value, headers or (), max_bytes=max_bytes, max_depth=max_depth, time_range=time_range
+        )
+    return parse_structured(
+        value or b"", max_bytes=max_bytes, max_depth=max_depth, time_range=time_range
+    )
 
 
 # Exact-name lookups first: the lowercase spellings are what producers send, and a dict hit is
@@ -147,15 +160,47 @@ def _attribute_of(name: str) -> str | None:
     return "datacontenttype" if lowered == "content-type" else None
 
 
-def _build(document: dict[str, Any]) -> Event:
+def _build(document: dict[str, Any], time_range: TimeRange) -> Event:
     try:
         envelope = CloudEvent.model_validate(document)
     except ValidationError as exc:
         raise EventRejected.from_validation(Reason.INVALID_ENVELOPE, exc) from None
+    _check_time("time", envelope.time, time_range)
     try:
-        return Event.from_envelope(envelope)
+        event = Event.from_envelope(envelope)
     except ValidationError as exc:
         raise EventRejected.from_validation(Reason.INVALID_DATA, exc, prefix="data") from None
+    for name in _TIME_FIELDS[event.type]:
+        value = getattr(event.data, name)
+        if value is not None:
+            _check_time(f"data.{name}", value, time_range, happened=False)
+    return event
+
+
+#: The time fields of each event type's data (``due_by``), found once rather than per event.
+_TIME_FIELDS: dict[str, tuple[str, ...]] = {
+    event_type: tuple(
+        name
+        for name, field in model.model_fields.items()
+        if datetime in (field.annotation, *get_args(field.annotation))
+    )
+    for event_type, model in EVENT_TYPES.items()
+}
+
+
+def _check_time(
+    path: str, value: datetime, time_range: TimeRange, *, happened: bool = True
+) -> None:
+    """Every time an event carries is judged by one range: rules add windows and deadlines
+    to them, and a watermark follows them, so one absurd time must not reach either."""
+    problem = time_range.problem(value, happened=happened)
+    if problem is not None:
+        raise EventRejected(
+            Reason.TIME_OUT_OF_RANGE,
+            f"{path}: {format_rfc3339(value)} {problem} "
+            "(ONENET_EVENT_TIME_MIN, ONENET_EVENT_TIME_MAX, ONENET_EVENT_TIME_MAX_AHEAD_S); "
+            "check the sending system's clock",
+        )
 
 
 def _check_size(size: int, max_bytes: int) -> None:

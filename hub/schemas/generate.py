@@ -33,7 +33,14 @@ from pydantic_core import core_schema
 from hub.alerts.cloudevent import ALERT_SOURCE
 from hub.alerts.lifecycle import LIFECYCLE_SOURCE, Command
 from hub.alerts.model import ALERT_EVENT_TYPES, Alert
-from hub.events.deadletter import MAX_DETAIL_BYTES
+from hub.events.deadletter import (
+    MAX_DETAIL_BYTES,
+    MAX_RECORD_BYTES,
+    ORIGINAL_SHA256_HEADER,
+    ORIGINAL_SIZE_HEADER,
+    RULE_HEADER,
+    TRUNCATED_BYTES,
+)
 from hub.events.deadletter import PREFIX as DLQ_PREFIX
 
 # Private names on purpose: the schema must mirror exactly the limits the validators apply.
@@ -61,7 +68,7 @@ RFC3339_PATTERN = (
 
 #: Dead-letter reasons besides :class:`hub.events.errors.Reason`: the correlation worker's own
 #: refusal, and the lifecycle agent's refusals of alert commands (``hub.alerts.lifecycle``).
-WORKER_REASONS = ("late-event",)
+WORKER_REASONS = ("late-event", "processing-error")
 COMMAND_REASONS = (
     "invalid-command",
     "unknown-alert",
@@ -365,6 +372,23 @@ def deadletter_headers_schema() -> dict[str, Any]:
             f"{DLQ_PREFIX}time": {
                 "description": "When it was refused (RFC 3339, UTC).",
                 "pattern": RFC3339_PATTERN,
+                "type": "string",
+            },
+            RULE_HEADER: {
+                "description": "The correlation rule that refused it (late-event, "
+                "processing-error).",
+                "type": "string",
+            },
+            ORIGINAL_SIZE_HEADER: {
+                **count,
+                "description": f"Only on a truncated copy: a record over {MAX_RECORD_BYTES} "
+                f"bytes is dead-lettered as its first {TRUNCATED_BYTES} bytes, and this is "
+                "the original value's size in bytes.",
+            },
+            ORIGINAL_SHA256_HEADER: {
+                "description": "Only on a truncated copy: the SHA-256 of the original "
+                "value, in lowercase hex.",
+                "pattern": "^[0-9a-f]{64}$",
                 "type": "string",
             },
         },

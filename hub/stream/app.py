@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 
 from hub import metrics
 from hub.alerts.cloudevent import encode
@@ -33,7 +34,7 @@ from hub.correlate.fact import Fact
 from hub.correlate.pack import load_pack
 from hub.correlate.spec import RulePack
 from hub.correlate.watermark import PartitionWatermarks, ShuffleWatermarks
-from hub.events import EventRejected, parse_record
+from hub.events import EventRejected, parse_record, shift
 from hub.kafka_security import faust_credentials
 from hub.settings import Settings
 from hub.stream.lifecycle import add_lifecycle
@@ -135,6 +136,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         caught_up=lambda: bool(caught_up) and all(caught_up.values()),
     )
     direct = direct_rules(pack)
+    time_range = settings.time_range
 
     def watermark_for(rule: str, partition: int) -> datetime | None:
         if rule in direct:
@@ -181,10 +183,28 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
 
     async def dead_letter(record: Any, reason: str, detail: str, rule: str | None = None) -> None:
         metrics.EVENTS_REJECTED.labels("worker", reason).inc()
-        letter = dead_letter_of(record, reason, detail)
-        if rule:
-            letter["headers"].append(("onenet_dlq_rule", rule.encode()))
-        await deadletter.send(**letter)
+        try:
+            await deadletter.send(**dead_letter_of(record, reason, detail, rule))
+        except Exception:
+            # Losing one dead letter is bad; stopping every rule of the city is worse.
+            metrics.DEADLETTER_SEND_ERRORS.labels("worker").inc()
+            log.exception("could not dead-letter a record (%s: %s)", reason, detail)
+
+    async def processing_failed(record: Any, exc: Exception, rule: str | None = None) -> None:
+        """Dead-letter a record whose processing raised: the same bytes would raise again on
+        every retry, and an agent that stops stops every rule."""
+        name = type(exc).__name__
+        metrics.PROCESSING_ERRORS.labels(rule or "", name).inc()
+        msg = record.message
+        log.error(
+            "processing failed for %s[%s]@%s%s",
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            f" (rule {rule})" if rule else "",
+            exc_info=exc,
+        )
+        await dead_letter(record, "processing-error", f"{name}: {exc}", rule)
 
     async def apply(
         record: Any,
@@ -211,7 +231,10 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         msg = record.message
         try:
             event = parse_record(
-                record.value, header_list(msg.headers), max_bytes=settings.max_event_bytes
+                record.value,
+                header_list(msg.headers),
+                max_bytes=settings.max_event_bytes,
+                time_range=time_range,
             )
         except EventRejected as exc:
             await dead_letter(record, exc.reason, exc.detail)
@@ -229,19 +252,35 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             (INGESTED_HEADER, repr(msg.timestamp).encode()),
         ]
         for rule, route in correlator.routes(fact):
-            if rule in direct and route.key == here:
-                await apply(record, rule, fact, route, wm)
-            else:
-                await rekey.send(
-                    key=route.key.encode(),
-                    value=record.value,
-                    headers=[
-                        *header_list(msg.headers),
-                        *origin,
-                        (RULE_HEADER, rule.encode()),
-                        (HOME_HEADER, b"1" if route.home else b"0"),
-                    ],
-                )
+            try:
+                await route_one(record, rule, fact, route, wm, here, origin)
+            except KafkaError:
+                raise  # the broker, not the record: fail as before, redelivery will retry it
+            except Exception as exc:  # one rule failing must not keep the others from the event
+                await processing_failed(record, exc, rule)
+
+    async def route_one(
+        record: Any,
+        rule: str,
+        fact: Fact,
+        route: Route,
+        wm: datetime,
+        here: str | None,
+        origin: list[tuple[str, bytes]],
+    ) -> None:
+        if rule in direct and route.key == here:
+            await apply(record, rule, fact, route, wm)
+            return
+        await rekey.send(
+            key=route.key.encode(),
+            value=record.value,
+            headers=[
+                *header_list(record.message.headers),
+                *origin,
+                (RULE_HEADER, rule.encode()),
+                (HOME_HEADER, b"1" if route.home else b"0"),
+            ],
+        )
 
     async def on_rekeyed(record: Any) -> None:
         headers = header_list(record.message.headers)
@@ -256,16 +295,24 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         if rule not in correlator.engines:
             return  # a rule that was removed since the record was forwarded
         try:
-            event = parse_record(record.value, headers, max_bytes=settings.max_event_bytes)
+            event = parse_record(
+                record.value, headers, max_bytes=settings.max_event_bytes, time_range=time_range
+            )
         except EventRejected as exc:  # only if someone else writes to the internal topic
             await dead_letter(record, exc.reason, exc.detail, rule)
             return
         fact = Fact.of(event)
         partition = record.message.partition
         origin, origin_wm = _header(headers, ORIGIN_HEADER), _header(headers, ORIGIN_WM_HEADER)
-        if origin and origin_wm:
-            shuffled.observe(partition, origin, datetime.fromisoformat(origin_wm))
-        wm = shuffled.current(partition) or fact.time - timedelta(seconds=lateness)
+        at_origin = datetime.fromisoformat(origin_wm) if origin_wm else None
+        if origin and at_origin:
+            shuffled.observe(partition, origin, at_origin)
+        # Until every origin has spoken, the copy's own origin is the best judge of lateness.
+        wm = (
+            shuffled.current(partition)
+            or at_origin
+            or shift(fact.time, -timedelta(seconds=lateness))
+        )
         route = Route(record.key.decode(), home=_header(headers, HOME_HEADER) != "0")
         ingested = _header(headers, INGESTED_HEADER)
         await apply(record, rule, fact, route, wm, float(ingested) if ingested else None)
@@ -280,18 +327,29 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         if wm is not None:
             await emit(correlator.advance(rule, key, wm), wm, by_event=False)
 
+    def rule_of(record: Any) -> str | None:
+        """The rule an internal record (a copy or a tick) is for; None for source events."""
+        if record.message.topic not in (rekey_name, ticks_name):
+            return None
+        return _header(header_list(record.message.headers), RULE_HEADER)
+
     @app.agent(channel, concurrency=1)
     async def correlate(stream: Any) -> None:
         async for record in stream.events():
             started = time.perf_counter()
             topic = record.message.topic
             processed[(topic, record.message.partition)] = record.message.offset
-            if topic == ticks_name:
-                await on_tick(record)
-            elif topic == rekey_name:
-                await on_rekeyed(record)
-            else:
-                await on_source(record)
+            try:
+                if topic == ticks_name:
+                    await on_tick(record)
+                elif topic == rekey_name:
+                    await on_rekeyed(record)
+                else:
+                    await on_source(record)
+            except KafkaError:
+                raise
+            except Exception as exc:
+                await processing_failed(record, exc, rule_of(record))
             metrics.PROCESSING_SECONDS.observe(time.perf_counter() - started)
 
     async def request_ticks() -> None:

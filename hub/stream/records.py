@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub.events import deadletter_headers
+from hub.events import deadletter_headers, fit_for_deadletter
+from hub.events.deadletter import RULE_HEADER
 
 
 def header_list(headers: Any) -> list[tuple[str, bytes]]:
@@ -21,8 +22,11 @@ def header_list(headers: Any) -> list[tuple[str, bytes]]:
     return out
 
 
-def dead_letter_of(record: Any, reason: str, detail: str) -> dict[str, Any]:
-    """`send` arguments that dead-letter a consumed record as it was, with where it came from."""
+def dead_letter_of(
+    record: Any, reason: str, detail: str, rule: str | None = None
+) -> dict[str, Any]:
+    """`send` arguments that dead-letter a consumed record as it was, with where it came from
+    (and the rule that refused it); a truncated copy when it is too large to send whole."""
     msg = record.message
     headers = deadletter_headers(
         reason,
@@ -32,4 +36,7 @@ def dead_letter_of(record: Any, reason: str, detail: str) -> dict[str, Any]:
         offset=msg.offset,
         original_headers=header_list(msg.headers),
     )
-    return {"key": record.key, "value": record.value, "headers": headers}
+    if rule:
+        headers.append((RULE_HEADER, rule.encode()))
+    key, value, headers = fit_for_deadletter(record.key, record.value, headers)
+    return {"key": key, "value": value, "headers": headers}

@@ -33,6 +33,7 @@ def test_reason_codes_are_kebab_case_and_stable() -> None:
         "unknown-type",
         "invalid-data",
         "missing-district",
+        "time-out-of-range",
     }
     assert str(Reason.INVALID_DATA) == "invalid-data"
 

@@ -15,12 +15,7 @@ from hub.events import (
     parse_structured,
     to_binary,
 )
-
-
-def reason_of(raw: bytes, **kwargs: Any) -> EventRejected:
-    with pytest.raises(EventRejected) as info:
-        parse_structured(raw, **kwargs)
-    return info.value
+from tests.support.parsing import rejection as reason_of
 
 
 def nested_data(levels: int) -> bytes:

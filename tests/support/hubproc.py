@@ -46,6 +46,14 @@ class Hub:
         env.update(extra)
         return env
 
+    @classmethod
+    def with_topics(cls, bootstrap: str, workdir: Path) -> Hub:
+        """A hub whose contract topics `onenet topics create` made, as an operator would."""
+        made = cls(bootstrap, workdir)
+        created = made.run("topics", "create")
+        assert created.returncode == 0, created.stderr
+        return made
+
     def run(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [ONENET, *args],
