@@ -23,6 +23,7 @@ from hub import metrics
 from hub.topics import Topics
 from hub.view.api import ApiError, Problem, ViewContext, router
 from hub.view.auth import Sessions, TokenStore
+from hub.view.bodylimit import BodyLimitMiddleware
 from hub.view.commands import CommandSender
 from hub.view.config import ViewSettings
 from hub.view.feed import KafkaFeed
@@ -163,6 +164,8 @@ def create_app(
     )
     app.state.view = ctx
     app.state.feed = None
+    # Added first, so it runs inside ObserveMiddleware: refusals are counted and get its headers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.view_max_body_bytes)
     app.add_middleware(ObserveMiddleware)
 
     @app.exception_handler(ApiError)

@@ -33,3 +33,9 @@ class ViewSettings(Settings):
     view_evidence_capacity: int = Field(default=100_000, ge=100, le=5_000_000)
     view_ring_size: int = Field(default=10_000, ge=10, le=1_000_000)
     view_cap_sender: str = Field(default="onenet-hub@city.invalid", min_length=3, max_length=200)
+    view_max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        le=1 << 30,
+        description="Largest request body; larger ones are refused with 413 before being read.",
+    )
