@@ -14,8 +14,7 @@ import pytest
 from hub.events import read_deadletter
 from hub.kafka import producer
 from tests.support.hubproc import Hub
-from tests.test_lifecycle_worker import send_command, wait_for
-from tests.test_slice import reading
+from tests.test_lifecycle_worker import hub_with_a_leak, send_command, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -40,12 +39,7 @@ def table_records(hub: Hub, alert_id: str) -> list[Any]:
 def test_a_resolved_alert_is_forgotten_after_the_retention_and_stays_forgotten(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    hub = Hub(kafka_bootstrap, tmp_path)
-    assert hub.run("topics", "create").returncode == 0
-    leak = [reading(f"r{i}", "S-FORGET", -30 + i, 4200) for i in range(3)]
-    path = tmp_path / "leak.jsonl"
-    path.write_bytes(b"\n".join(orjson.dumps(e) for e in leak))
-    assert hub.run("publish", str(path)).returncode == 0
+    hub = hub_with_a_leak(kafka_bootstrap, tmp_path, "S-FORGET")
     with hub.worker(ONENET_RESOLVED_RETENTION_S="3"):
         fired = wait_for(hub, lambda ev: any(e["type"] == "city.alert.firing" for e in ev), 1)
         firing = next(e for e in fired if e["type"] == "city.alert.firing")
