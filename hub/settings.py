@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         ge=10,
         description="An alert still unacknowledged this long after firing is escalated once.",
     )
+    resolved_retention_s: float = Field(
+        default=6 * 3600.0,
+        ge=1,
+        description="How long a resolved alert stays in the workers' lifecycle table and the "
+        "control view after it was resolved; then it is forgotten (the alerts topic keeps it).",
+    )
     worker_session_timeout_s: float = Field(
         default=30.0,
         ge=6,

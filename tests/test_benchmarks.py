@@ -100,6 +100,36 @@ def test_worker_and_runner_benchmark_runs_small(kafka_bootstrap: str, tmp_path: 
     assert doc["startup_s"].keys() >= STATS
 
 
+def test_the_soak_explains_itself() -> None:
+    out = run_bench("soak", "--help", timeout=60)
+    assert "--events" in out
+    assert "--retention-s" in out
+
+
+def test_soak_benchmark_runs_small(kafka_bootstrap: str, tmp_path: Path) -> None:
+    out = run_bench(
+        "soak",
+        *("--events", "1500", "--alerts", "150", "--chunks", "3"),
+        *("--retention-s", "2", "--settle-s", "3", "--sample-s", "0.5"),
+        *("--results-dir", str(tmp_path)),
+        timeout=280,
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+    )
+    assert "RSS over 1,500 events, 150 alerts" in out
+    doc = json.loads((tmp_path / "soak-latest.json").read_text())
+    assert [r["process"] for r in doc["results"]] == ["worker", "view"]
+    for row in doc["results"]:
+        assert {"idle_mb", "middle_mb", "end_mb", "peak_mb", "growth_second_half_pct"} <= row.keys()
+        assert row["idle_mb"] > 0
+    assert doc["alert_changes"]["firing"] == 150  # every leak group fired once
+    assert doc["alert_changes"].get("resolved", 0) > 0
+    samples = doc["samples"]
+    assert samples[-1]["published"] == 1500
+    assert all(s["worker_mb"] and s["view_mb"] for s in samples[1:-1])
+    if HAS_MATPLOTLIB:
+        assert Path(doc["plot"]).is_file()
+
+
 def test_summary_and_json_writer(tmp_path: Path) -> None:
     s = Summary.of([3.0, 1.0, 2.0])
     assert (s.median, s.min, s.max) == (2.0, 1.0, 3.0)

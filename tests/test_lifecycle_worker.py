@@ -40,6 +40,17 @@ def send_command(hub: Hub, alert_id: str, action: str, **kw: Any) -> str:
     return command_id
 
 
+def hub_with_a_leak(kafka_bootstrap: str, tmp_path: Path, site: str) -> Hub:
+    """An isolated hub whose events topic holds three readings that make a leak alert fire."""
+    hub = Hub(kafka_bootstrap, tmp_path)
+    assert hub.run("topics", "create").returncode == 0
+    leak = [reading(f"{site}-{i}", site, -30 + i, 4200) for i in range(3)]
+    path = tmp_path / "leak.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(e) for e in leak))
+    assert hub.run("publish", str(path)).returncode == 0
+    return hub
+
+
 def alert_events(hub: Hub, n: int, timeout: float = 60) -> list[dict[str, Any]]:
     records = hub.read_topic(f"{hub.prefix}.alerts", min_records=n, timeout=timeout)
     return [json.loads(r.value) for r in records]
@@ -57,12 +68,7 @@ def wait_for(hub: Hub, predicate: Any, n: int, timeout: float = 60) -> list[dict
 def test_commands_change_alerts_and_survive_a_worker_kill(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    hub = Hub(kafka_bootstrap, tmp_path)
-    assert hub.run("topics", "create").returncode == 0
-    leak = [reading(f"l{i}", "S-ACK", -30 + i, 4200) for i in range(3)]
-    path = tmp_path / "leak.jsonl"
-    path.write_bytes(b"\n".join(orjson.dumps(e) for e in leak))
-    assert hub.run("publish", str(path)).returncode == 0
+    hub = hub_with_a_leak(kafka_bootstrap, tmp_path, "S-ACK")
 
     fast = {"ONENET_WORKER_SESSION_TIMEOUT_S": "8"}
     with hub.worker("w1", **fast) as proc:
@@ -116,12 +122,7 @@ def test_commands_change_alerts_and_survive_a_worker_kill(
 
 
 def test_unacknowledged_alert_is_escalated_once(kafka_bootstrap: str, tmp_path: Path) -> None:
-    hub = Hub(kafka_bootstrap, tmp_path)
-    assert hub.run("topics", "create").returncode == 0
-    leak = [reading(f"u{i}", "S-NOACK", -30 + i, 4200) for i in range(3)]
-    path = tmp_path / "leak.jsonl"
-    path.write_bytes(b"\n".join(orjson.dumps(e) for e in leak))
-    assert hub.run("publish", str(path)).returncode == 0
+    hub = hub_with_a_leak(kafka_bootstrap, tmp_path, "S-NOACK")
     with hub.worker(ONENET_ACK_TIMEOUT_S="10"):
         events = wait_for(
             hub, lambda ev: any(e["type"] == "city.alert.escalated" for e in ev), 2, timeout=90

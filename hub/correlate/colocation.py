@@ -174,15 +174,21 @@ class ColocationEngine:
         ep = state.episode
         return None if ep is None else shift(ep.alert.last_event_time, self._within)
 
-    def due(self, raw: State, watermark: datetime) -> bool:
-        # Reads the two times it needs straight from the stored JSON: a timer polls every key.
+    def wake(self, raw: State) -> datetime | None:
+        """When `advance` next has work: the episode closes or the oldest fact expires.
+        Reads the two times it needs straight from the stored JSON."""
+        times = []
         episode = raw.get("episode")
         if episode is not None:
-            closes = shift(_when(episode["alert"]["last_event_time"]), self._within)
-            if closes < watermark:
-                return True
-        facts = raw.get("facts") or []
-        return bool(facts) and _when(facts[0]["time"]) < shift(watermark, -self._within)
+            times.append(shift(_when(episode["alert"]["last_event_time"]), self._within))
+        facts = raw.get("facts")
+        if facts:
+            times.append(shift(_when(facts[0]["time"]), self._within))
+        return min(times, default=None)
+
+    def due(self, raw: State, watermark: datetime) -> bool:
+        wake = self.wake(raw)
+        return wake is not None and wake < watermark
 
     def advance(self, raw: State | None, key: str, watermark: datetime) -> Step:
         state = ColocationState.model_validate(raw or {})

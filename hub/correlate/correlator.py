@@ -2,6 +2,8 @@
 
 The same core drives the Faust worker (state in changelogged tables), `onenet rules test`
 and the benchmarks (state in a dict), so what the rule tests prove is what production runs.
+Every state it writes is entered in a time-ordered index by the engine's `wake`, so finding
+what is due costs what is due, not what is stored.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from hub.correlate.engine import Engine, Outcome, Route, State
 from hub.correlate.fact import Fact
 from hub.correlate.pack import engine_for
 from hub.correlate.spec import RulePack
+from hub.correlate.wakes import WakeIndex
 
 
 class StateStore(Protocol):
@@ -59,6 +62,22 @@ class Correlator:
             if rule.enabled:
                 for t in rule.event_types():
                     self._by_type.setdefault(t, []).append((rule.name, self.engines[rule.name]))
+        self.wakes = WakeIndex()
+        self.reindex()
+
+    def reindex(self) -> None:
+        """Rebuild the wake index from the store: once at start, and whenever the store was
+        filled behind the correlator's back (table partitions recovered from changelogs)."""
+        self.wakes.clear()
+        for name, engine in self.engines.items():
+            for key in self.store.keys(name):
+                state = self.store.get(name, key)
+                if state is not None:
+                    self.wakes.schedule(name, key, engine.wake(state))
+
+    def _put(self, rule: str, key: str, state: State | None) -> None:
+        self.store.put(rule, key, state)
+        self.wakes.schedule(rule, key, None if state is None else self.engines[rule].wake(state))
 
     def routes(self, fact: Fact) -> list[tuple[str, Route]]:
         return [
@@ -73,7 +92,7 @@ class Correlator:
         before = self.store.get(rule, route.key)
         step = self.engines[rule].observe(before, fact, route, watermark)
         if step.state is not before or step.changes:
-            self.store.put(rule, route.key, step.state)
+            self._put(rule, route.key, step.state)
         return step.outcome, step.changes
 
     def advance(self, rule: str, key: str, watermark: datetime) -> list[AlertChange]:
@@ -81,24 +100,27 @@ class Correlator:
         if state is None:
             return []
         step = self.engines[rule].advance(state, key, watermark)
-        self.store.put(rule, key, step.state)
+        self._put(rule, key, step.state)
         return step.changes
 
-    def due(
-        self, watermark: datetime | Callable[[str], datetime | None]
-    ) -> Iterator[tuple[str, str]]:
-        """(rule, key) pairs whose state would change if time advanced to `watermark`.
+    def due(self, watermark: datetime | Callable[[str], datetime | None]) -> list[tuple[str, str]]:
+        """(rule, key) pairs whose state would change if time advanced to `watermark`, earliest
+        wake first within a rule.
 
         `watermark` may be a function of the rule name, for rules that run on different clocks.
+        A list, not a generator: callers await between items while agents update the index.
         """
-        for name, engine in self.engines.items():
+        pairs: list[tuple[str, str]] = []
+        for name in self.engines:
             wm = watermark(name) if callable(watermark) else watermark
             if wm is None:
                 continue
-            for key in self.store.keys(name):
-                state = self.store.get(name, key)
-                if state is not None and engine.due(state, wm):
-                    yield name, key
+            for key in self.wakes.due(name, wm):
+                if self.store.get(name, key) is None:
+                    self.wakes.schedule(name, key, None)  # gone with a revoked partition
+                else:
+                    pairs.append((name, key))
+        return pairs
 
     def advance_all(self, watermark: datetime) -> list[AlertChange]:
         changes: list[AlertChange] = []

@@ -53,6 +53,11 @@ class Engine(Protocol):
         """Let time pass: expire what no window can use, close quiet episodes, fire deadlines."""
         ...
 
+    def wake(self, state: State) -> datetime | None:
+        """The earliest time after which `advance` would change anything; None: never.
+        The correlator keeps states in a time-ordered index by it."""
+        ...
+
     def due(self, state: State, watermark: datetime) -> bool:
-        """Whether `advance` at this watermark would change anything (cheap; polled by timers)."""
+        """Whether `advance` at this watermark would change anything: `wake` < `watermark`."""
         ...

@@ -127,9 +127,13 @@ class SequenceEngine:
 
     # --- time ----------------------------------------------------------------------------------
 
-    def due(self, raw: State, watermark: datetime) -> bool:
+    def wake(self, raw: State) -> datetime | None:
         wake = raw.get("wake")
-        return wake is not None and datetime.fromisoformat(wake) < watermark
+        return None if wake is None else datetime.fromisoformat(wake)
+
+    def due(self, raw: State, watermark: datetime) -> bool:
+        wake = self.wake(raw)
+        return wake is not None and wake < watermark
 
     def _wake(self, state: SequenceState) -> datetime | None:
         times = [shift(p.last, self._within) for p in state.pending] + [h.end for h in state.held]

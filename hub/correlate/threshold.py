@@ -71,12 +71,25 @@ class ThresholdEngine:
             return shift(EPOCH, self._size * (state.episode_bucket + 1))
         return shift(ep.alert.last_event_time, self._size)
 
+    def wake(self, raw: State) -> datetime | None:
+        """When `advance` next has work: the episode closes or the oldest fact leaves the
+        window. Read straight from the stored JSON: it is asked for every stored state."""
+        times = []
+        episode = raw.get("episode")
+        if episode is not None:
+            bucket = raw.get("episode_bucket")
+            if self.rule.window.type == "tumbling" and bucket is not None:
+                times.append(shift(EPOCH, self._size * (bucket + 1)))
+            else:
+                times.append(shift(_time(episode["alert"]["last_event_time"]), self._size))
+        facts = raw.get("facts")
+        if facts:
+            times.append(shift(_time(facts[0]), self._size))
+        return min(times, default=None)
+
     def due(self, raw: State, watermark: datetime) -> bool:
-        state = ThresholdState.model_validate(raw)
-        closes = self._closes_at(state)
-        if closes is not None and closes < watermark:
-            return True
-        return bool(state.facts) and _time(state.facts[0]) < shift(watermark, -self._size)
+        wake = self.wake(raw)
+        return wake is not None and wake < watermark
 
     def advance(self, raw: State | None, key: str, watermark: datetime) -> Step:
         state = ThresholdState.model_validate(raw or {})
@@ -194,8 +207,8 @@ class ThresholdEngine:
         return state.model_dump(mode="json")
 
 
-def _time(f: dict[str, Any]) -> datetime:
-    t = f["time"]
+def _time(f: dict[str, Any] | str | datetime) -> datetime:
+    t = f["time"] if isinstance(f, dict) else f
     return t if isinstance(t, datetime) else datetime.fromisoformat(t)
 
 

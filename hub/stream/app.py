@@ -402,6 +402,11 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             for q in range(settings.partitions):
                 await rekey.send(key=None, value=b"", partition=q, headers=headers)
 
+    async def reindex_after_recovery(sender: Any, /, *args: Any, signal: Any, **kw: Any) -> None:
+        """Assigned partitions' states came back from their changelogs: index their wakes."""
+        correlator.reindex()
+
+    app.on_rebalance_complete.connect(reindex_after_recovery)
     app.timer(interval=2.0)(track_progress)
     app.timer(interval=2.0)(broadcast_watermarks)
     app.timer(interval=2.0)(request_ticks)

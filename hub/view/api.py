@@ -552,5 +552,9 @@ def city_map(request: Request, who: Who) -> CityMap:
     background, labels = model.city.background()
     visible = [a for a in model.alerts.values() if who.principal.sees(a)]
     return CityMap(
-        resolution=RESOLUTION, background=background, districts=labels, alerts=alert_cells(visible)
+        resolution=RESOLUTION,
+        background=background,
+        background_capped=model.city.capped,
+        districts=labels,
+        alerts=alert_cells(visible),
     )

@@ -24,6 +24,7 @@ from hub.errors import UserError
 from hub.topics import Topics
 from hub.view.api import ApiError, Problem, ViewContext, router
 from hub.view.auth import Sessions, TokenStore, origin_of
+from hub.view.bodylimit import BodyLimitMiddleware
 from hub.view.commands import CommandSender
 from hub.view.config import ViewSettings
 from hub.view.feed import KafkaFeed
@@ -128,6 +129,7 @@ def create_app(
         sla_window=timedelta(days=settings.view_sla_window_days),
         sla_deadline=timedelta(hours=settings.view_sla_deadline_hours),
         max_event_bytes=settings.max_event_bytes,
+        resolved_retention=timedelta(seconds=settings.resolved_retention_s),
     )
     secret = settings.view_session_secret
     ctx = ViewContext(
@@ -177,6 +179,8 @@ def create_app(
     )
     app.state.view = ctx
     app.state.feed = None
+    # Added first, so it runs inside ObserveMiddleware: refusals are counted and get its headers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.view_max_body_bytes)
     app.add_middleware(ObserveMiddleware)
 
     @app.exception_handler(ApiError)

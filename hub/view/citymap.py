@@ -1,9 +1,12 @@
 """The city drawn from data: H3 cells where events happen, labelled with their districts.
 
-No map tiles are fetched (the wall screen has no internet): the background is the H3 grid
-that covers the places the hub has seen events at, each cell given the district of the nearest
-observed cell, and the foreground is the cells of open alerts. Boundaries are computed here
-with `h3.cell_to_boundary` so the page only has to project and draw polygons.
+No map tiles are fetched (the wall screen has no internet): the background is the H3 cells the
+hub has seen events at and their neighbours, each cell given the district of the nearest
+observed cell, and the foreground is the cells of open alerts. The background grows from the
+observed cells outwards, never from their bounding box, so one far-away reading costs a few
+cells, not the whole rectangle between it and the city; it is capped, and the response says so.
+Boundaries are computed here with `h3.cell_to_boundary` so the page only has to project and
+draw polygons.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from hub.alerts.model import Alert
 RESOLUTION = 8  # ~0.74 km² cells: a 15 km city is a few hundred of them
 MAX_KNOWN_CELLS = 20_000
 MAX_BACKGROUND_CELLS = 6_000
-PAD_DEG = 0.01  # about 1 km around the outermost events
+PAD_RINGS = 1  # neighbours drawn around each observed cell (about 1 km at resolution 8)
 
 
 class Cell(BaseModel):
@@ -44,6 +47,9 @@ class DistrictLabel(BaseModel):
 class CityMap(BaseModel):
     resolution: int
     background: list[Cell]
+    #: True when more cells were observed than `background_limit`; only that many are drawn
+    background_capped: bool = False
+    background_limit: int = MAX_BACKGROUND_CELLS
     districts: list[DistrictLabel]
     alerts: list[AlertCell]
 
@@ -59,6 +65,7 @@ class CityGrid:
         self._known: dict[str, Counter[str]] = {}
         self._version = 0
         self._cached: tuple[int, list[Cell], list[DistrictLabel]] | None = None
+        self.capped = False  # whether the last background left observed cells out
 
     def observe(self, lat: float, lon: float, district: str | None) -> None:
         cell = h3.latlng_to_cell(lat, lon, RESOLUTION)
@@ -81,19 +88,20 @@ class CityGrid:
         return cells, labels
 
     def _compute(self) -> tuple[list[Cell], list[DistrictLabel]]:
+        self.capped = len(self._known) > MAX_BACKGROUND_CELLS
         if not self._known:
             return [], []
-        lats, lons = [], []
-        for cell in self._known:
-            lat, lon = h3.cell_to_latlng(cell)
-            lats.append(lat)
-            lons.append(lon)
-        south, north = min(lats) - PAD_DEG, max(lats) + PAD_DEG
-        west, east = min(lons) - PAD_DEG, max(lons) + PAD_DEG
-        poly = h3.LatLngPoly([(south, west), (south, east), (north, east), (north, west)])
-        area = set(h3.polygon_to_cells(poly, RESOLUTION)) | set(self._known)
-        if len(area) > MAX_BACKGROUND_CELLS:
-            area = set(self._known)
+        # Observed cells first (the most often seen when they do not all fit), then their
+        # neighbours while the budget lasts: the cost follows the cells drawn.
+        known = sorted(self._known, key=lambda c: -sum(self._known[c].values()))
+        area = set(known[:MAX_BACKGROUND_CELLS])
+        for cell in known:
+            if len(area) >= MAX_BACKGROUND_CELLS:
+                break
+            for n in h3.grid_disk(cell, PAD_RINGS):
+                if len(area) >= MAX_BACKGROUND_CELLS:
+                    break
+                area.add(n)
         district = self._spread(area)
         cells = [Cell(cell=c, boundary=_boundary(c), district=district.get(c)) for c in area]
         cells.sort(key=lambda c: c.cell)

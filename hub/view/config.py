@@ -38,3 +38,9 @@ class ViewSettings(Settings):
         "change is accepted with an Origin of this URL. `onenet view` defaults it to its address.",
     )
     view_cap_sender: str = Field(default="onenet-hub@city.invalid", min_length=3, max_length=200)
+    view_max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        le=1 << 30,
+        description="Largest request body; larger ones are refused with 413 before being read.",
+    )

@@ -123,7 +123,7 @@ class KafkaFeed:
                 for tp, records in batch.items():
                     for r in records:
                         if alerts:
-                            self.model.apply_alert_record(r.value)
+                            self.model.apply_alert_record(r.value, r.timestamp)
                         else:
                             self.model.apply_event_record(r.value, r.headers, tp.topic)
                     if records:

@@ -7,6 +7,11 @@ a restarted view shows the same states as before. Each applied change gets a seq
 in a bounded in-memory log; the SSE stream resumes from it. The sequence restarts with the
 process, so cursors carry the process's epoch and a cursor from another epoch means "reload".
 
+Memory levels off: a resolved alert is dropped `resolved_retention` after the record that
+resolved it was written (its Kafka timestamp, so a replay drops long-resolved alerts at once),
+and a correlator change for an alert no longer held, other than `firing`, is ignored rather
+than shown as a half-known alert (the worker's lifecycle agent decides the same).
+
 Pure and synchronous: the Kafka edge (`hub.view.feed`) hands records in, tests can too.
 """
 
@@ -23,8 +28,9 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from hub.alerts.lifecycle import fold
+from hub.alerts.lifecycle import LIFECYCLE_SOURCE, fold
 from hub.alerts.model import KIND_OF_TYPE, Alert
+from hub.correlate.wakes import WakeIndex
 from hub.events import EventRejected, parse_record
 from hub.view.citymap import CityGrid
 from hub.view.evidence import EvidenceIndex, record_of
@@ -34,6 +40,8 @@ Clock = Callable[[], datetime]
 Headers = Sequence[tuple[str, bytes | None]]
 DEFAULT_RING = 10_000
 SEEN_IDS = 100_000
+DEFAULT_RETENTION = timedelta(hours=6)
+RESOLVED = "resolved"  # the name of the forgetting schedule in the WakeIndex
 
 
 def utcnow() -> datetime:
@@ -75,6 +83,7 @@ class ReadModel:
         sla_window: timedelta = DEFAULT_WINDOW,
         sla_deadline: timedelta = DEFAULT_DEADLINE,
         max_event_bytes: int = 65536,
+        resolved_retention: timedelta = DEFAULT_RETENTION,
         clock: Clock = utcnow,
     ) -> None:
         self.epoch = secrets.token_hex(4)
@@ -90,11 +99,18 @@ class ReadModel:
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._changed: asyncio.Event | None = None  # made by the first waiter
         self.skipped_records = 0
+        self.ignored_late = 0  # changes for alerts no longer held (see the module's docstring)
+        self.resolved_retention = resolved_retention
+        self._forget = WakeIndex()
 
     # --- input ------------------------------------------------------------------------------
 
-    def apply_alert_record(self, raw: bytes | None) -> Entry | None:
-        """Fold one record of the alerts topic; None when it is not a (new) alert change."""
+    def apply_alert_record(
+        self, raw: bytes | None, timestamp_ms: int | None = None
+    ) -> Entry | None:
+        """Fold one record of the alerts topic; None when it is not a (new) alert change.
+
+        `timestamp_ms` is the record's Kafka timestamp: when the change was written."""
         if not raw:
             return None
         try:
@@ -111,8 +127,26 @@ class ReadModel:
         self._seen[(source, ce_id)] = None
         if len(self._seen) > SEEN_IDS:
             self._seen.popitem(last=False)
-        alert = fold(self.alerts.get(incoming.alert_id), kind, incoming, source=source)
-        return self._record(kind, alert)
+        current = self.alerts.get(incoming.alert_id)
+        if current is None and source != LIFECYCLE_SOURCE and kind != "firing":
+            self.ignored_late += 1
+            return None
+        alert = fold(current, kind, incoming, source=source)
+        written = datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms else self.clock()
+        entry = self._record(kind, alert)
+        self._schedule_forgetting(alert, written)
+        return entry
+
+    def _schedule_forgetting(self, alert: Alert, written: datetime) -> None:
+        """Note when a resolved alert expires, then drop every alert whose time has come."""
+        if alert.status != "resolved":
+            self._forget.schedule(RESOLVED, alert.alert_id, None)
+        elif self._forget.wake_of(RESOLVED, alert.alert_id) is None:
+            self._forget.schedule(RESOLVED, alert.alert_id, written + self.resolved_retention)
+        for alert_id in self._forget.due(RESOLVED, self.clock()):
+            self.alerts.pop(alert_id, None)
+            self.last_entry.pop(alert_id, None)
+            self._forget.schedule(RESOLVED, alert_id, None)
 
     def _record(self, kind: str, alert: Alert) -> Entry:
         self.alerts[alert.alert_id] = alert

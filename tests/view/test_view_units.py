@@ -256,3 +256,39 @@ def test_department_principal_sees_routed_and_assigned_alerts() -> None:
     assert not SAFETY.sees(other)
     assert Principal("v", "viewer", "2" * 64).sees(other)
     assert not Principal("v", "viewer", "2" * 64).can_act
+
+
+def resolved(alert_id: str) -> bytes:
+    alert = make_alert(alert_id, departments=["safety"])
+    alert.status = "resolved"
+    return encode(AlertChange(kind="resolved", alert=alert), time=NOW)
+
+
+def test_resolved_alerts_are_dropped_after_the_retention_and_late_changes_ignored() -> None:
+    now = [NOW]
+    m = ReadModel(resolved_retention=timedelta(hours=1), clock=lambda: now[0])
+    written = int(NOW.timestamp() * 1000)
+    for i in range(3):
+        m.apply_alert_record(record(f"r{i}"), written)
+    m.apply_alert_record(resolved("r0"), written)
+    m.apply_alert_record(resolved("r1"), written + 1_800_000)
+    now[0] = NOW + timedelta(minutes=61)
+    m.apply_alert_record(record("new"), written)  # any record lets expired alerts go
+    assert set(m.alerts) == {"r1", "r2", "new"}
+    assert "r0" not in m.last_entry
+    now[0] = NOW + timedelta(minutes=91)
+    m.apply_alert_record(record("newer"), written)
+    assert set(m.alerts) == {"r2", "new", "newer"}
+    # A late correlator change for a forgotten alert does not bring back a half-known alert.
+    assert m.apply_alert_record(record("r0", "updated", evidence=["late"]), written) is None
+    assert "r0" not in m.alerts
+    assert m.ignored_late == 1
+
+
+def test_a_replay_drops_long_resolved_alerts_at_once() -> None:
+    m = ReadModel(resolved_retention=timedelta(hours=1), clock=lambda: NOW)
+    old = int((NOW - timedelta(days=2)).timestamp() * 1000)
+    m.apply_alert_record(record("old"), old)
+    m.apply_alert_record(resolved("old"), old)
+    m.apply_alert_record(record("open"), old)
+    assert set(m.alerts) == {"open"}
