@@ -129,6 +129,7 @@ def create_app(
         sla_window=timedelta(days=settings.view_sla_window_days),
         sla_deadline=timedelta(hours=settings.view_sla_deadline_hours),
         max_event_bytes=settings.max_event_bytes,
+        time_range=settings.time_range,
         resolved_retention=timedelta(seconds=settings.resolved_retention_s),
     )
     secret = settings.view_session_secret

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from hub.alerts.lifecycle import LIFECYCLE_SOURCE, fold
 from hub.alerts.model import KIND_OF_TYPE, Alert
 from hub.correlate.wakes import WakeIndex
-from hub.events import EventRejected, parse_record
+from hub.events import DEFAULT_TIME_RANGE, EventRejected, TimeRange, parse_record
 from hub.view.citymap import CityGrid
 from hub.view.evidence import EvidenceIndex, record_of
 from hub.view.sla import DEFAULT_DEADLINE, DEFAULT_WINDOW, SlaBook
@@ -83,6 +83,7 @@ class ReadModel:
         sla_window: timedelta = DEFAULT_WINDOW,
         sla_deadline: timedelta = DEFAULT_DEADLINE,
         max_event_bytes: int = 65536,
+        time_range: TimeRange = DEFAULT_TIME_RANGE,
         resolved_retention: timedelta = DEFAULT_RETENTION,
         clock: Clock = utcnow,
     ) -> None:
@@ -94,6 +95,7 @@ class ReadModel:
         self.city = CityGrid()
         self.clock = clock
         self.max_event_bytes = max_event_bytes
+        self.time_range = time_range
         self.seq = 0
         self._ring: deque[Entry] = deque(maxlen=ring_size)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -163,7 +165,9 @@ class ReadModel:
     def apply_event_record(self, value: bytes | None, headers: Headers | None, topic: str) -> None:
         """Index one record of an events topic: evidence, the city's extent, SLA statistics."""
         try:
-            event = parse_record(value, headers, max_bytes=self.max_event_bytes)
+            event = parse_record(
+                value, headers, max_bytes=self.max_event_bytes, time_range=self.time_range
+            )
         except EventRejected:
             self.skipped_records += 1
             return

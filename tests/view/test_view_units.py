@@ -292,3 +292,18 @@ def test_a_replay_drops_long_resolved_alerts_at_once() -> None:
     m.apply_alert_record(resolved("old"), old)
     m.apply_alert_record(record("open"), old)
     assert set(m.alerts) == {"open"}
+
+
+def test_the_view_judges_event_times_by_the_configured_range() -> None:
+    """An operator who widens the accepted range sees those events in the view too."""
+    from hub.events import TimeRange
+
+    old = orjson.dumps(
+        service_event("e-1990", "opened", "REQ-1990", "water", datetime(1990, 5, 1, tzinfo=UTC))
+    )
+    default = ReadModel()
+    default.apply_event_record(old, [], "onenet.events.service")
+    assert default.skipped_records == 1
+    wide = ReadModel(time_range=TimeRange(datetime(1980, 1, 1, tzinfo=UTC)))
+    wide.apply_event_record(old, [], "onenet.events.service")
+    assert wide.skipped_records == 0
