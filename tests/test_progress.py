@@ -84,24 +84,11 @@ def test_records_fetched_but_never_processed_are_a_stall(
     ]
 
 
-def test_before_the_first_commit_progress_counts_from_where_fetching_started(
-    tracker: ProgressTracker, clock: Clock
-) -> None:
-    tracker.observe([PartitionFetch(TOPIC, 0, 3, 9)])
-    clock.now += 10
-    # Fetched to the end, nothing committed yet: 6 records in flight, not done.
-    assert tracker.observe([PartitionFetch(TOPIC, 0, 9, 9)]) == []
-    assert gauge("onenet_partition_lag_messages", 0) == 6
-    clock.now += 20
-    assert len(tracker.observe([PartitionFetch(TOPIC, 0, 9, 9)])) == 1
-    assert tracker.observe([PartitionFetch(TOPIC, 0, 9, 9, committed=9)]) == []
-
-
 def test_a_partition_never_fetched_is_stalled_too(tracker: ProgressTracker, clock: Clock) -> None:
     tracker.observe([at(None, 4)])
     clock.now += 30
     assert [s.reason for s in tracker.observe([at(None, 4)])] == [
-        "position unknown, no progress for 30 s"
+        "processed offset unknown, no progress for 30 s"
     ]
 
 
@@ -116,10 +103,10 @@ def test_a_paused_partition_is_stalled_at_once(tracker: ProgressTracker) -> None
 def test_a_revoked_partition_is_forgotten_with_its_series(
     tracker: ProgressTracker, clock: Clock
 ) -> None:
-    tracker.observe([at(5, 9), PartitionFetch(TOPIC, 1, 0, 0)])
+    tracker.observe([at(5, 9), PartitionFetch(TOPIC, 1, 0, 0, committed=0)])
     assert gauge("onenet_partition_stalled", 1) == 0
     clock.now += 60
-    assert tracker.observe([PartitionFetch(TOPIC, 1, 0, 0)]) == []
+    assert tracker.observe([PartitionFetch(TOPIC, 1, 0, 0, committed=0)]) == []
     assert gauge("onenet_partition_stalled", 0) is None
     assert gauge("onenet_partition_lag_messages", 0) is None
     # Assigned again later: a fresh clock, not the old one.

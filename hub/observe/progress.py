@@ -25,8 +25,9 @@ class PartitionFetch:
     """What the consumer reports about one assigned partition.
 
     `committed` is how far processing has come (records handed to the agent only count once
-    processed and committed); `position` is how far fetching has come. A partition whose
-    records were fetched but never processed is as stalled as one never fetched.
+    processed and committed; before the first commit, the log start, where the group begins
+    reading); `position` is how far fetching has come. A partition whose records were fetched
+    but never processed is as stalled as one never fetched.
     """
 
     topic: str
@@ -34,7 +35,7 @@ class PartitionFetch:
     position: int | None  # next offset the fetcher hands out; None while it is being reset
     end: int | None  # log end offset; None when the broker could not be asked
     paused: str | None = None  # why fetching is held back, None when it is not
-    committed: int | None = None  # next offset to process; None before the first commit
+    committed: int | None = None  # next offset to process; None when unknown
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,9 @@ class ProgressTracker:
     """Stalled: paused, or with lag (end beyond what is done) and no progress for
     `stall_after` seconds. A partition at its end is never stalled: nothing to take.
 
-    Done is the committed offset; before the first commit of this assignment, it is the
-    fetch position first seen, where consumption started. The clock of progress starts when
-    a partition is first seen (assigned), so a partition never fetched is stalled too.
+    Done is the committed offset, not the fetch position: records the fetcher handed out
+    and processing never took are owed all the same. The clock of progress starts when a
+    partition is first seen (assigned), so a partition never consumed is stalled too.
     """
 
     def __init__(
@@ -70,8 +71,7 @@ class ProgressTracker:
         self.stall_after = stall_after
         self._clock = clock
         self._wall = wall
-        self._position: dict[Key, int | None] = {}  # what was done at the last progress
-        self._start: dict[Key, int | None] = {}  # the fetch position first seen
+        self._done: dict[Key, int | None] = {}  # what was done at the last progress
         self._since: dict[Key, float] = {}  # monotonic time of the last progress
         self._stalled: list[Stall] = []
 
@@ -92,13 +92,11 @@ class ProgressTracker:
         for f in fetches:
             key = (f.topic, f.partition)
             seen.add(key)
-            if self._start.get(key) is None:
-                self._start[key] = f.position
-            done = f.committed if f.committed is not None else self._start[key]
+            done = f.committed
             at_end = done is not None and f.end is not None and done >= f.end
-            if key not in self._since or done != self._position.get(key) or at_end:
+            if key not in self._since or done != self._done.get(key) or at_end:
                 self._since[key] = now
-                self._position[key] = done
+                self._done[key] = done
                 metrics.PARTITION_LAST_PROGRESS.labels(f.topic, str(f.partition)).set(wall)
             lag = f.end - done if f.end is not None and done is not None else None
             if lag is not None:
@@ -108,7 +106,7 @@ class ProgressTracker:
             if f.paused:
                 stall = Stall(f.topic, f.partition, f"paused: {f.paused}")
             elif not at_end and idle >= self.stall_after:
-                what = f"{lag} records behind" if lag is not None else "position unknown"
+                what = f"{lag} records behind" if lag is not None else "processed offset unknown"
                 stall = Stall(f.topic, f.partition, f"{what}, no progress for {idle:.0f} s")
             if stall:
                 stalls.append(stall)
@@ -120,8 +118,7 @@ class ProgressTracker:
 
     def _forget(self, key: Key) -> None:
         self._since.pop(key, None)
-        self._position.pop(key, None)
-        self._start.pop(key, None)
+        self._done.pop(key, None)
         labels = (key[0], str(key[1]))
         for gauge in (
             metrics.PARTITION_STALLED,

@@ -47,7 +47,9 @@ async def fetch_report(app: Any) -> list[PartitionFetch]:
     """Position, end offset and pause state of every assigned stream partition.
 
     End offsets are asked from the broker, not taken from the last fetch response: a
-    partition that is never fetched would otherwise look as if it were at its end.
+    partition that is never fetched would otherwise look as if it were at its end. What is
+    done is Faust's committed offset, or the log start before the first commit: the fetch
+    position says nothing about records handed out and then lost before processing.
     """
     consumer = app.consumer
     tps = sorted(stream_partitions(app))
@@ -58,9 +60,15 @@ async def fetch_report(app: Any) -> list[PartitionFetch]:
     except Exception as exc:  # the broker can be away; the report then has no lag
         log.debug("cannot read end offsets: %s", exc)
         ends = {}
+    committed = {tp: getattr(consumer, "_committed_offset", {}).get(tp) for tp in tps}
+    if unset := [tp for tp, offset in committed.items() if offset is None]:
+        # Never committed: the group reads such a partition from its first offset.
+        try:
+            committed.update(await consumer.earliest_offsets(*unset))
+        except Exception as exc:
+            log.debug("cannot read log start offsets: %s", exc)
     client = aiokafka_consumer(app)
     paused_by_faust = set(getattr(consumer, "_paused_partitions", ()))
-    committed = getattr(consumer, "_committed_offset", {})
     report = []
     for tp in tps:
         state = _partition_state(client, tp)
