@@ -107,7 +107,11 @@ class ProgressTracker:
                 stall = Stall(f.topic, f.partition, f"paused: {f.paused}")
             elif not at_end and idle >= self.stall_after:
                 what = f"{lag} records behind" if lag is not None else "processed offset unknown"
-                stall = Stall(f.topic, f.partition, f"{what}, no progress for {idle:.0f} s")
+                # The threshold, not the running time: a reason that changes every check
+                # would log a readiness change every check.
+                stall = Stall(
+                    f.topic, f.partition, f"{what}, no progress for {self.stall_after:g} s"
+                )
             if stall:
                 stalls.append(stall)
             metrics.PARTITION_STALLED.labels(f.topic, str(f.partition)).set(1 if stall else 0)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiokafka import TopicPartition
+
 from hub.observe.progress import PartitionFetch
 
 log = logging.getLogger("onenet.worker")
@@ -88,8 +90,6 @@ async def fetch_report(app: Any) -> list[PartitionFetch]:
 
 def _partition_state(client: Any, tp: Any) -> Any | None:
     try:
-        from aiokafka import TopicPartition
-
         assignment = client._subscription.subscription.assignment
         return assignment.state_value(TopicPartition(tp.topic, tp.partition))
     except Exception:  # not assigned any more, or aiokafka's internals changed
@@ -102,8 +102,6 @@ def fetch_details(app: Any, tp: Any) -> dict[str, Any]:
     client = aiokafka_consumer(app)
     state = _partition_state(client, tp)
     records = getattr(getattr(client, "_fetcher", None), "_records", {})
-    from aiokafka import TopicPartition
-
     held = records.get(TopicPartition(tp.topic, tp.partition)) if records else None
     return {
         "active_in_faust": tp in getattr(consumer, "_active_partitions", ()),

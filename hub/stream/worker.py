@@ -80,8 +80,9 @@ def _log_stall(app: Any, stall: Stall) -> None:
     )
     details = fetch_details(app, tp) if tp is not None else {}
     log.warning(
-        "partition stalled: %s\n%s",
+        "partition stalled: %s (%s)\n%s",
         stall,
+        ", ".join(f"{k}={v}" for k, v in details.items()),
         app.agents.human_tracebacks(),
         extra={"topic": stall.topic, "partition": stall.partition, **details},
     )
