@@ -60,8 +60,15 @@ async def fetching_readiness(app: Any, tracker: ProgressTracker) -> tuple[bool, 
     if problem:
         tracker.observe([])
         return False, problem
+    generation = app.consumer_generation_id
+    report = await fetch_report(app)
+    settled, reason = worker_readiness(app)
+    if not settled or app.consumer_generation_id != generation:
+        # A rebalance began while the broker was asked: its pauses are no stall.
+        tracker.observe([])
+        return False, reason if not settled else "rebalancing"
     before = {(s.topic, s.partition) for s in tracker.stalled}
-    stalls = tracker.observe(await fetch_report(app))
+    stalls = tracker.observe(report)
     for stall in stalls:
         if (stall.topic, stall.partition) not in before:
             _log_stall(app, stall)
