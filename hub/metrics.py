@@ -120,3 +120,18 @@ HTTP_REQUEST_SECONDS = Histogram(
     ["handler"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+PARTITION_STALLED = Gauge(
+    "onenet_partition_stalled",
+    "1 while an assigned partition is paused, or has lag and its processing does not move.",
+    ["topic", "partition"],
+)
+PARTITION_LAST_PROGRESS = Gauge(
+    "onenet_partition_last_progress_timestamp_seconds",
+    "Wall-clock time this worker's processed offset of a partition last moved (or was at its end).",
+    ["topic", "partition"],
+)
+PARTITION_LAG = Gauge(
+    "onenet_partition_lag_messages",
+    "Records of an assigned partition this worker has not processed and committed yet.",
+    ["topic", "partition"],
+)

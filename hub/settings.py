@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         le=1800,
         description="How long a silent worker keeps its partitions before the group moves them.",
     )
+    worker_stall_after_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description="A worker whose assigned partition has lag and no progress this long is "
+        "not ready (and reports the partition stalled).",
+    )
     worker_data_dir: Path | None = Field(
         default=None,
         description="A worker's local table data (RocksDB files); empty means "

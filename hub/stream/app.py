@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 
 from hub import metrics
 from hub.alerts.cloudevent import encode
@@ -37,8 +37,10 @@ from hub.correlate.watermark import PartitionWatermarks, ShuffleWatermarks
 from hub.events import EventRejected, parse_record, shift
 from hub.kafka_security import faust_credentials
 from hub.settings import Settings
+from hub.stream.consumer import HubApp
 from hub.stream.lifecycle import add_lifecycle
 from hub.stream.records import dead_letter_of, header_list
+from hub.stream.recovery import OrderedTableManager
 from hub.stream.routing import direct_rules
 from hub.stream.store import TableStore
 from hub.topics import DOMAINS, Topics
@@ -72,7 +74,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
     topics = Topics(settings.topic_prefix)
     datadir = settings.worker_data_dir or settings.state_dir / "worker-data"
     datadir.parent.mkdir(parents=True, exist_ok=True)  # Faust creates only the last folder
-    app = faust.App(
+    app = HubApp(  # faust.App with a consumer that cannot drop records (consumer.py)
         settings.app_id,
         broker=[f"kafka://{b.strip()}" for b in bootstrap.split(",") if b.strip()],
         store=settings.worker_store,
@@ -89,6 +91,8 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         broker_session_timeout=settings.worker_session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.worker_session_timeout_s / 3),
         broker_credentials=faust_credentials(settings),
+        # Resumes stream partitions only after the buffers are cleared (hub/stream/recovery.py).
+        TableManager=OrderedTableManager,
     )
     raw: dict[str, Any] = {
         "key_type": bytes,
@@ -372,8 +376,11 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         for tp in consumer.assignment():
             if tp.topic not in watched:
                 continue
-            highwater = consumer.highwater(tp)
-            position = await consumer.position(tp)
+            try:
+                highwater = consumer.highwater(tp)
+                position = await consumer.position(tp)
+            except (AssertionError, IllegalStateError):  # revoked by a rebalance meanwhile
+                continue
             last = processed.get((tp.topic, tp.partition))
             done = (
                 highwater is not None

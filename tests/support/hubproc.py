@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,7 +71,7 @@ class Hub:
 
     @contextmanager
     def worker(self, name: str = "worker", **env: str) -> Iterator[subprocess.Popen[bytes]]:
-        log = (self.workdir / f"{name}.log").open("wb")
+        log = (self.workdir / f"{name}.log").open("ab")  # a restarted worker keeps its past
         env.setdefault("ONENET_WORKER_DATA_DIR", str(self.workdir / f"{name}-data"))
         proc = subprocess.Popen(
             [ONENET, "worker", "--metrics-port", "0"],
@@ -87,6 +91,24 @@ class Hub:
                     proc.kill()
                     proc.wait()
             log.close()
+
+    def wait_ready(self, name: str = "worker", timeout: float = 120) -> str:
+        """Block until the worker's /readyz answers 200; return its reason."""
+        deadline = time.monotonic() + timeout
+        answer = "no metrics address in the log yet"
+        while time.monotonic() < deadline:
+            # The newest start of this worker: a restarted one appends to the same log.
+            urls = re.findall(r"metrics on (http://[0-9.:]+)/metrics", self.log(name))
+            if urls:
+                try:
+                    with urllib.request.urlopen(f"{urls[-1]}/readyz", timeout=5) as resp:
+                        return str(json.loads(resp.read())["reason"])
+                except urllib.error.HTTPError as exc:
+                    answer = exc.read().decode(errors="replace")
+                except OSError as exc:  # not listening yet
+                    answer = str(exc)
+            time.sleep(0.5)
+        raise AssertionError(f"{name} not ready in {timeout:g} s: {answer}")
 
     def log(self, name: str = "worker") -> str:
         path = self.workdir / f"{name}.log"
@@ -117,6 +139,7 @@ class Hub:
         try:
             parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
             deadline = time.monotonic() + timeout
+            behind: dict[int, tuple[int, int]] = {}
             while time.monotonic() < deadline:
                 ends = consumer.end_offsets(parts)
                 try:
@@ -124,13 +147,15 @@ class Hub:
                 except KafkaError:  # the group does not exist until the worker joins
                     time.sleep(0.5)
                     continue
-                done = all(
-                    (committed.get(p).offset if committed.get(p) else 0) >= ends[p] for p in parts
-                )
-                if done:
+                done = {p: committed[p].offset if committed.get(p) else 0 for p in parts}
+                behind = {p.partition: (done[p], ends[p]) for p in parts if done[p] < ends[p]}
+                if not behind:
                     return
                 time.sleep(0.5)
-            raise AssertionError(f"worker group {self.app_id} did not consume {topic} in time")
+            raise AssertionError(
+                f"worker group {self.app_id} did not consume {topic} in {timeout:g} s; "
+                f"partition: (committed, end) {behind}"
+            )
         finally:
             consumer.close()
             admin.close()
