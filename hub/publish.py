@@ -13,6 +13,7 @@ import orjson
 
 from hub import metrics
 from hub.events import EventRejected, deadletter_headers, parse_structured
+from hub.kafka import DELIVERY_TIMEOUT_MS, explain_send_failure, flush_within
 from hub.topics import Topics
 
 CONTENT_TYPE = ("content-type", b"application/cloudevents+json; charset=utf-8")
@@ -126,12 +127,12 @@ def publish_lines(
             pending.append((topic, future))
         if on_progress is not None:
             on_progress(1)
-    producer.flush()
+    flush_within(producer, DELIVERY_TIMEOUT_MS / 1000)
     for topic, future in pending:
         try:
-            future.get(timeout=30)
+            future.get(timeout=0.5)  # settled by now, or never acknowledged
         except Exception as exc:  # any send failure is reported, never swallowed
-            report.send_errors.append(f"{topic}: {exc}")
+            report.send_errors.append(f"{topic}: {explain_send_failure(exc)}")
             continue
         if topic != topics.deadletter:
             report.published[topic] += 1
