@@ -113,3 +113,72 @@ def test_a_connector_killed_mid_run_resumes_from_its_checkpoint_with_no_gap(
     for r in records:
         by_id.setdefault(orjson.loads(r.value)["id"], set()).add(r.value)
     assert all(len(values) == 1 for values in by_id.values())
+
+
+def batch(n: int) -> tuple[list[dict[str, object]], list[str]]:
+    """Background readings plus five planted leaks (three readings >= 4000 ppm in 60 s)."""
+    planted = [f"S-KILL-{n:02d}-{i}" for i in range(5)]
+    events = [
+        reading(f"b{n}-noise-{i}", f"S-CALM-{i % 30}", -300 + i % 240, 150) for i in range(200)
+    ]
+    for site in planted:
+        events += [reading(f"{site}-{k}", site, -50 + 20 * k, 4500) for k in range(3)]
+    return events, planted
+
+
+def assert_published(publisher: subprocess.Popen[str]) -> None:
+    """Every line of the publish was acknowledged (exit 0 means none was left unsent)."""
+    _, err = publisher.communicate(timeout=180)
+    assert publisher.returncode == 0, err
+
+
+def test_leader_kills_while_publishing_and_correlating_lose_no_acknowledged_event(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    hub = cluster_hub(cluster, tmp_path)
+    safety, alerts = f"{hub.prefix}.events.safety", f"{hub.prefix}.alerts"
+    sent: list[str] = []
+    planted: list[str] = []
+    kills: list[tuple[str, int]] = []
+    with all_nodes_back(cluster), hub.worker("w1", ONENET_WORKER_SESSION_TIMEOUT_S="8") as worker:
+        hub.wait_consumed(safety)  # the worker has joined and committed before any fault
+        publishers: list[subprocess.Popen[str]] = []
+        # Kill the leader of an input partition, then of an alert partition, twice, each
+        # while a publish is under way, and bring the node back before the next kill.
+        for n, topic in enumerate((safety, alerts, safety, alerts)):
+            if publishers:
+                assert_published(publishers[-1])
+            events, sites = batch(n)
+            file = write_events(tmp_path / f"batch-{n}.jsonl", events)
+            publishers.append(
+                subprocess.Popen(
+                    [ONENET, "publish", str(file)],
+                    env=hub.env(),
+                    cwd=tmp_path,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+            sent += [str(e["id"]) for e in events]
+            planted += sites
+            leader = cluster.leader(topic, n % 3)
+            cluster.kill(leader)
+            kills.append((topic, leader))
+            cluster.wait_leader(topic, n % 3, not_on=leader)
+            cluster.restart(leader)
+            cluster.wait_in_sync([safety, alerts])
+        assert_published(publishers[-1])
+        hub.wait_consumed(safety, timeout=240)
+        assert worker.poll() is None, hub.log("w1")[-3000:]
+    assert len(kills) == 4
+    on_topic = ids_on(hub, "events.safety", len(sent))
+    assert set(sent) <= set(on_topic), "an acknowledged event is missing"
+    records = hub.read_topic(alerts, min_records=len(planted), timeout=120)
+    firing = [json.loads(r.value) for r in records]
+    firing = [e for e in firing if e["type"] == "city.alert.firing"]
+    by_site: dict[str, set[str]] = {}
+    for e in firing:
+        by_site.setdefault(e["data"]["key"], set()).add(e["data"]["alert_id"])
+    assert sorted(by_site) == sorted(planted), "every planted leak fired, nothing else did"
+    assert all(len(ids) == 1 for ids in by_site.values()), "each fired exactly once"
