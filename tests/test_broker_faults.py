@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -141,7 +142,13 @@ def test_leader_kills_while_publishing_and_correlating_lose_no_acknowledged_even
     planted: list[str] = []
     kills: list[tuple[str, int]] = []
     with all_nodes_back(cluster), hub.worker("w1", ONENET_WORKER_SESSION_TIMEOUT_S="8") as worker:
-        hub.wait_consumed(safety)  # the worker has joined and committed before any fault
+        # Faults start once the worker has its partitions, not while it is still starting.
+        assigned = re.compile(rf"{re.escape(safety)}\s*\|\s*\{{[0-9, -]+\}}")
+        deadline = time.monotonic() + 180
+        while not assigned.search(hub.log("w1")):
+            assert worker.poll() is None, hub.log("w1")[-3000:]
+            assert time.monotonic() < deadline, "the worker got no partitions in 180 s"
+            time.sleep(0.5)
         publishers: list[subprocess.Popen[str]] = []
         # Kill the leader of an input partition, then of an alert partition, twice, each
         # while a publish is under way, and bring the node back before the next kill.
