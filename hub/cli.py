@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -139,6 +140,7 @@ def publish(
 
     Exits 1 if any line was rejected or could not be sent, after publishing all the others.
     """
+    from hub.kafka import close_producer
     from hub.kafka import producer as make_producer
     from hub.publish import publish_lines, read_lines, rebase, rebase_shift
 
@@ -172,13 +174,14 @@ def publish(
                 on_progress=lambda n: progress.advance(task, n),
             )
     finally:
-        producer.close(timeout=10)
+        close_producer(producer)
     for r in report.rejected[:50]:
         err.print(f"[red]{origin}:{r.line}[/]: {r.reason}: {r.detail}", highlight=False)
     if len(report.rejected) > 50:
         err.print(f"... and {len(report.rejected) - 50} more rejected lines")
-    for e in report.send_errors:
-        err.print(f"[red]send failed[/]: {e}", highlight=False)
+    # One line per distinct cause: a down cluster fails every line for the same reason.
+    for e, count in Counter(report.send_errors).most_common():
+        err.print(f"send failed ({count} lines): {e}", style="red", highlight=False, markup=False)
     total = sum(report.published.values())
     summary = f"published {total} of {len(lines)} events"
     if report.published:

@@ -7,7 +7,12 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError
+from kafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    NotEnoughReplicasAfterAppendError,
+    NotEnoughReplicasError,
+)
 
 from hub.errors import UserError
 from hub.kafka_security import client_options
@@ -18,6 +23,8 @@ TOPIC_EXISTS = 36
 TOPIC_AUTHORIZATION_FAILED = 29
 
 DAY_MS = 24 * 3600 * 1000
+# How long a producer keeps retrying one record before it reports the send as failed.
+DELIVERY_TIMEOUT_MS = 30000
 
 
 @dataclass(frozen=True)
@@ -83,12 +90,56 @@ def producer(bootstrap: str, settings: Settings | None = None, **overrides: Any)
         "batch_size": 64 * 1024,
         "max_in_flight_requests_per_connection": 5,
         "request_timeout_ms": 15000,
+        # Retries stop here: long enough to ride out a leader election (a few seconds), short
+        # enough that a cluster that cannot take writes is reported instead of waited on.
+        "delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
+        "max_block_ms": DELIVERY_TIMEOUT_MS,
     }
     config.update(overrides)
     try:
         return KafkaProducer(**config)
     except (KafkaError, OSError) as exc:
         raise _connect_error(bootstrap, exc) from None
+
+
+def flush_within(producer: Any, seconds: float) -> bool:
+    """Flush, but give up after `seconds`: without a controller quorum an idempotent
+    producer gets no producer id and its records never expire, so a plain flush never ends."""
+    try:
+        producer.flush(timeout=seconds)
+    except KafkaTimeoutError:
+        return False
+    return True
+
+
+def close_producer(producer: Any, seconds: float = 10.0) -> None:
+    """Close even when records are still unacknowledged (they were reported as not sent).
+
+    kafka-python's close raises then and leaves the producer open, so its finaliser would
+    raise again at exit; stop its sender here and mark it closed instead.
+    """
+    try:
+        producer.close(timeout=seconds)
+    except KafkaTimeoutError:
+        sender = getattr(producer, "_sender", None)
+        if sender is not None:
+            sender.force_close()
+        producer._closed = True
+
+
+def explain_send_failure(exc: BaseException) -> str:
+    """Why Kafka did not take a record, and what to do. With acks=all, too few live replicas
+    is the usual cause, and the client reports it only as a timeout once its retries ran out."""
+    if isinstance(exc, NotEnoughReplicasError | NotEnoughReplicasAfterAppendError):
+        why = "NOT_ENOUGH_REPLICAS: fewer in-sync replicas than min.insync.replicas"
+    elif isinstance(exc, KafkaTimeoutError):
+        why = (
+            f"not acknowledged within {DELIVERY_TIMEOUT_MS / 1000:.0f} s: the partition has no "
+            "leader, or fewer in-sync replicas than min.insync.replicas (NOT_ENOUGH_REPLICAS)"
+        )
+    else:
+        why = f"{type(exc).__name__}: {exc}"
+    return why + "; check that enough brokers are up, then send again (ids de-duplicate)"
 
 
 def ensure_topics(

@@ -25,6 +25,7 @@ from hub.events import (
 )
 from hub.events.deadletter import TRUNCATED_BYTES, truncation_headers
 from hub.events.parse import DEFAULT_MAX_BYTES
+from hub.kafka import DELIVERY_TIMEOUT_MS, explain_send_failure, flush_within
 from hub.topics import Topics
 
 CONTENT_TYPE = ("content-type", b"application/cloudevents+json; charset=utf-8")
@@ -223,12 +224,12 @@ def publish_lines(
                 send(n, topic, raw, key=event.key.encode(), headers=[CONTENT_TYPE])
         if on_progress is not None:
             on_progress(1)
-    producer.flush()
+    flush_within(producer, DELIVERY_TIMEOUT_MS / 1000)
     for n, topic, future in pending:
         try:
-            future.get(timeout=30)
+            future.get(timeout=0.5)  # settled by now, or never acknowledged
         except Exception as exc:  # any send failure is reported, never swallowed
-            report.send_errors.append(f"line {n}: {topic}: {exc}")
+            report.send_errors.append(f"line {n}: {topic}: {explain_send_failure(exc)}")
             continue
         if topic != topics.deadletter:
             report.published[topic] += 1

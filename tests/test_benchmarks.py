@@ -49,7 +49,7 @@ def latest(results: Path, name: str) -> dict[str, Any]:
     return document
 
 
-@pytest.mark.parametrize("module", ["bench_pipeline", "bench_worker"])
+@pytest.mark.parametrize("module", ["bench_pipeline", "bench_worker", "chaos"])
 def test_every_benchmark_explains_itself(module: str) -> None:
     out = run_bench(module, "--help", timeout=60)
     assert "usage:" in out

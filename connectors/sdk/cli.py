@@ -87,6 +87,7 @@ def run_connector(
 ) -> dict[str, int]:
     """Run one connector to completion (or a signal) against the configured Kafka."""
     from hub.bootstrap import resolve_bootstrap
+    from hub.kafka import close_producer
     from hub.kafka import producer as make_producer
 
     if not INSTANCE.match(instance):
@@ -128,7 +129,7 @@ def run_connector(
                     ),
                 ) from None
         finally:
-            producer.close(timeout=10)
+            close_producer(producer)
     finally:
         if server is not None:
             server.stop()

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from connectors.sdk.base import Connector
 from connectors.sdk.checkpoint import CheckpointStore
@@ -32,6 +32,7 @@ from hub.events import (
     fit_for_deadletter,
     parse_structured,
 )
+from hub.kafka import DELIVERY_TIMEOUT_MS, explain_send_failure, flush_within
 from hub.topics import Topics
 
 log = logging.getLogger("onenet.connector")
@@ -103,7 +104,11 @@ class Runner:
     async def checkpoint(self) -> None:
         position = self._position
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self.producer.flush)
+        flushed = await loop.run_in_executor(
+            None, flush_within, self.producer, DELIVERY_TIMEOUT_MS / 1000
+        )
+        if not flushed:
+            raise SendFailed(explain_send_failure(KafkaTimeoutError()))
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         if self._failures:
@@ -136,9 +141,9 @@ class Runner:
             def settle() -> None:
                 metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
                 if fatal:
-                    self._failures.append(f"{type(exc).__name__}: {exc}")
+                    self._failures.append(explain_send_failure(exc))
                 if not done.done():
-                    done.set_exception(SendFailed(str(exc)))
+                    done.set_exception(SendFailed(explain_send_failure(exc)))
 
             loop.call_soon_threadsafe(settle)
 

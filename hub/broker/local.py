@@ -25,7 +25,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,18 @@ class StartResult:
     already_running: bool
 
 
+@dataclass(frozen=True)
+class ClusterNode:
+    """Where one node stands in its cluster; the defaults are the single local broker."""
+
+    node_id: int = NODE_ID
+    folder: str = "broker"
+    # Fixed for a cluster: every node's config names every controller's port.
+    controller_port: int | None = None
+    cluster_id: str | None = None
+    overrides: dict[str, str] = field(default_factory=dict)
+
+
 class LocalBroker:
     """One local broker per state folder; every method is safe to call from any process."""
 
@@ -89,9 +101,13 @@ class LocalBroker:
         heap_mb: int | None = None,
         port: int | None = None,
         template_dir: Path | str = TEMPLATE_DIR,
+        node: ClusterNode | None = None,
     ) -> None:
         s = settings if settings is not None else Settings()
-        self.home = Path(state_dir if state_dir is not None else s.state_dir).resolve() / "broker"
+        self.node = node if node is not None else ClusterNode()
+        self.home = Path(state_dir if state_dir is not None else s.state_dir).resolve() / (
+            self.node.folder
+        )
         self.lib_dir = Path(lib_dir if lib_dir is not None else s.kafka_lib_dir).resolve()
         self.heap_mb = heap_mb if heap_mb is not None else s.broker_heap_mb
         self.port = port if port is not None else s.broker_port
@@ -168,12 +184,19 @@ class LocalBroker:
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop our broker gracefully (SIGTERM, then SIGKILL); False if none was running."""
+        return self._halt(signal.SIGTERM, timeout)
+
+    def kill(self) -> bool:
+        """`kill -9` the broker: no controlled shutdown, as when a machine dies."""
+        return self._halt(signal.SIGKILL, 10.0)
+
+    def _halt(self, first: signal.Signals, timeout: float) -> bool:
         with self._lock():
             state = self._read_state()
             pid = self._live_pid(state)
             if pid is None:
                 return False
-            _signal(pid, signal.SIGTERM)
+            _signal(pid, first)
             if not self._wait_gone(pid, timeout):
                 _signal(pid, signal.SIGKILL)
                 self._wait_gone(pid, 10.0)
@@ -253,6 +276,8 @@ class LocalBroker:
         """Re-use last run's ports when free, so a restarted broker keeps its address."""
         prev_broker = state.get("broker_port") if prefer_previous else None
         prev_controller = state.get("controller_port") if prefer_previous else None
+        if self.node.controller_port:
+            prev_controller = self.node.controller_port
         if self.port:
             if not _port_free(self.port):
                 raise BrokerError(
@@ -267,7 +292,7 @@ class LocalBroker:
         if (
             isinstance(prev_controller, int)
             and prev_controller != broker
-            and _port_free(prev_controller)
+            and (_port_free(prev_controller) or prev_controller == self.node.controller_port)
         ):
             return broker, prev_controller
         return broker, _free_port(avoid={broker})
@@ -280,6 +305,8 @@ class LocalBroker:
                 key, _, value = line.partition("=")
                 if key.strip() == "cluster.id" and value.strip():
                     return value.strip()
+        if self.node.cluster_id:
+            return self.node.cluster_id
         if self.cluster_id_file.is_file():
             stored = self.cluster_id_file.read_text(encoding="utf-8").strip()
             if stored:
@@ -293,11 +320,13 @@ class LocalBroker:
         template = (self.template_dir / "server.properties.template").read_text(encoding="utf-8")
         try:
             rendered = string.Template(template).substitute(
-                node_id=NODE_ID,
+                node_id=self.node.node_id,
                 broker_port=broker_port,
                 controller_port=controller_port,
                 data_dir=_properties_value(str(self.data_dir)),
             )
+            # Java properties keep the last value of a key, so a cluster's settings win.
+            rendered += "".join(f"{k}={v}\n" for k, v in self.node.overrides.items())
         except (KeyError, ValueError) as exc:
             raise BrokerError(
                 f"{self.template_dir / 'server.properties.template'} has a bad placeholder "
@@ -416,7 +445,7 @@ class LocalBroker:
                     f"the broker exited (code {code}) while starting; last lines of its log "
                     f"({self.log_file}):\n{tail}\n{_hint(tail, self)}".rstrip()
                 )
-            if _broker_answers(bootstrap, **self._probe_options()):
+            if _broker_answers(bootstrap, self.node.node_id, **self._probe_options()):
                 return
             if time.monotonic() >= deadline:
                 if not spawned:
@@ -530,7 +559,7 @@ def find_java() -> str:
     return found
 
 
-def _broker_answers(bootstrap: str, **options: Any) -> bool:
+def _broker_answers(bootstrap: str, node_id: int, **options: Any) -> bool:
     """A cheap TCP probe first: kafka-python would spend its whole timeout on a closed port."""
     host, _, port = bootstrap.rpartition(":")
     try:
@@ -558,7 +587,7 @@ def _broker_answers(bootstrap: str, **options: Any) -> bool:
         finally:
             admin.close()
     brokers = cluster.get("brokers") or []
-    return any(b.get("broker_id") == NODE_ID and not b.get("is_fenced") for b in brokers)
+    return any(b.get("broker_id") == node_id and not b.get("is_fenced") for b in brokers)
 
 
 @contextlib.contextmanager
