@@ -5,7 +5,7 @@ keeps per site the times of its recent readings >= 4000 ppm in a table (its chan
 Kafka, as Faust does by default); three within 60 s send one alert. Settings come from the
 environment (see `benchmarks.peers.quix_app`):
 
-    python -m benchmarks.peers.faust_app worker -l warning
+    python -m benchmarks.peers.faust_app worker -l warn
 """
 
 from __future__ import annotations
