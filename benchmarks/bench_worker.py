@@ -71,12 +71,13 @@ from benchmarks.common import (
 from connectors.sdk.base import Connector, NoOptions
 from connectors.sdk.envelope import to_bytes
 from connectors.sdk.item import Draft, Item
-from connectors.sdk.runner import CONTENT_TYPE, Runner
+from connectors.sdk.runner import Runner
 from connectors.sdk.sink import Sink
 from connectors.simulator import SCENARIOS, generate
 from connectors.simulator.simulation import DEFAULT_RATE, DEFAULT_SOURCE
 from hub.broker import LocalBroker
-from hub.events import parse_structured
+from hub.events import CONTENT_TYPE, parse_structured
+from hub.events.gate import CONNECTOR_HEADER
 from hub.kafka import admin, contract_topics, ensure_topics
 from hub.kafka import producer as hub_producer
 from hub.kafka_security import client_options
@@ -370,7 +371,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 # --- runner section --------------------------------------------------------------------------
 
 
-class DraftFeed(Connector):
+class DraftFeed(Connector[NoOptions]):
     """Hands prepared drafts to the sink as fast as it takes them (`submit`)."""
 
     name = "bench-feed"
@@ -400,7 +401,7 @@ def producer_baseline(
 ) -> float:
     """Seconds for a plain send loop + flush of the runner's exact records."""
     producer = _warm_producer(bootstrap, topics)
-    headers = [CONTENT_TYPE, ("onenet_connector", DraftFeed.name.encode())]
+    headers = [CONTENT_TYPE, (CONNECTOR_HEADER, DraftFeed.name.encode())]
     try:
         started = time.perf_counter()
         futures = [producer.send(t, v, key=k, headers=headers) for t, k, v in records]

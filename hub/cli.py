@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from hub.clock import utcnow
 from hub.errors import UserError
 from hub.settings import Settings, get_settings
 from hub.topics import Topics
@@ -154,7 +154,7 @@ def publish(
         lines = list(read_lines(file, settings.max_event_bytes))
         origin = file.name
     if rebase_time:
-        shift = rebase_shift(lines, datetime.now(UTC))
+        shift = rebase_shift(lines, utcnow())
         lines = [(n, rebase(raw, shift)) for n, raw in lines]
     bootstrap = _bootstrap(settings)
     producer = make_producer(bootstrap)

@@ -6,7 +6,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,19 +16,19 @@ from hub import metrics
 from hub.events import (
     DEFAULT_TIME_RANGE,
     EventRejected,
+    Outgoing,
     Reason,
     TimeRange,
-    deadletter_headers,
-    fit_for_deadletter,
-    parse_structured,
+    admit,
+    refuse,
     shift,
 )
 from hub.events.deadletter import TRUNCATED_BYTES, truncation_headers
+from hub.events.fields import format_rfc3339
 from hub.events.parse import DEFAULT_MAX_BYTES
 from hub.kafka import DELIVERY_TIMEOUT_MS, explain_send_failure, flush_within
 from hub.topics import Topics
 
-CONTENT_TYPE = ("content-type", b"application/cloudevents+json; charset=utf-8")
 # Times inside `data` that move with the envelope's `time` when a file is re-based.
 DATA_TIME_FIELDS = ("due_by",)
 
@@ -122,10 +122,6 @@ def _parse_time(value: Any) -> datetime | None:
     return t if t.tzinfo is not None else None
 
 
-def _fmt(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def rebase_shift(lines: list[tuple[int, Line]], now: datetime) -> timedelta:
     """How far to move every time so the newest event happens `now` (for replaying samples)."""
     newest: datetime | None = None
@@ -157,13 +153,13 @@ def rebase(raw: Line, by: timedelta) -> Line:
         return raw
     t = _parse_time(obj.get("time"))
     if t is not None:
-        obj["time"] = _fmt(shift(t, by))
+        obj["time"] = format_rfc3339(shift(t, by))
     data = obj.get("data")
     if isinstance(data, dict):
         for name in DATA_TIME_FIELDS:
             dt = _parse_time(data.get(name))
             if dt is not None:
-                data[name] = _fmt(shift(dt, by))
+                data[name] = format_rfc3339(shift(dt, by))
     return orjson.dumps(obj)
 
 
@@ -186,23 +182,22 @@ def publish_lines(
     report = PublishReport()
     pending: list[tuple[int, str, Any]] = []
 
-    def send(n: int, topic: str, value: bytes, **kwargs: Any) -> None:
+    def send(n: int, record: Outgoing) -> None:
+        topic = record.topic
         try:
-            pending.append((n, topic, producer.send(topic, value, **kwargs)))
+            sent = producer.send(topic, record.value, key=record.key, headers=record.headers)
         except Exception as exc:  # too large for the producer, buffer full, closed
             report.send_errors.append(f"line {n}: {topic}: {type(exc).__name__}: {exc}")
+        else:
+            pending.append((n, topic, sent))
 
     def reject(
         n: int, reason: str, detail: str, value: bytes, extra: Sequence[tuple[str, bytes]] = ()
     ) -> None:
         report.rejected.append(Rejection(n, reason, detail))
         metrics.EVENTS_REJECTED.labels("publish", reason).inc()
-        headers = [
-            *deadletter_headers(reason, detail, connector=f"publish:{origin}:{n}"),
-            *extra,
-        ]
-        _, fitted, headers = fit_for_deadletter(None, value, headers)
-        send(n, topics.deadletter, fitted or b"", headers=headers)
+        connector = f"publish:{origin}:{n}"
+        send(n, refuse(value, reason, detail, topics, connector=connector, extra=extra))
 
     for n, raw in lines:
         if isinstance(raw, Oversized):
@@ -216,12 +211,11 @@ def publish_lines(
             )
         else:
             try:
-                event = parse_structured(raw, max_bytes=max_bytes, time_range=time_range)
+                _, record = admit(raw, topics, max_bytes=max_bytes, time_range=time_range)
             except EventRejected as exc:
                 reject(n, exc.reason, exc.detail, raw)
             else:
-                topic = topics.events(event.domain)
-                send(n, topic, raw, key=event.key.encode(), headers=[CONTENT_TYPE])
+                send(n, record)
         if on_progress is not None:
             on_progress(1)
     flush_within(producer, DELIVERY_TIMEOUT_MS / 1000)

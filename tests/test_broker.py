@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from hub.broker import BrokerError, LocalBroker
 from hub.broker.cli import app
+from hub.errors import UserError
 
 pytestmark = pytest.mark.integration
 
@@ -196,8 +197,13 @@ def test_stale_or_foreign_pid_is_never_signalled(tmp_path: Path) -> None:
 
 def test_missing_jars_says_make_jars(tmp_path: Path) -> None:
     broker = LocalBroker(state_dir=tmp_path, lib_dir=tmp_path / "no-jars")
-    with pytest.raises(BrokerError, match="make jars"):
+    with pytest.raises(BrokerError, match="make jars") as caught:
         broker.start()
+    # One exception root: `onenet` prints the hint of any UserError on a line of its own.
+    assert isinstance(caught.value, UserError)
+    assert caught.value.message == f"the Kafka jars are missing from {tmp_path / 'no-jars'}"
+    assert caught.value.hint is not None
+    assert "make jars" in caught.value.hint
 
 
 def test_missing_java_is_one_clear_line(tmp_path: Path) -> None:

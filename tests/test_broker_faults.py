@@ -18,7 +18,7 @@ import pytest
 from hub.broker import LocalCluster
 from tests.support.cluster import ClusterHub, all_nodes_back, cluster_hub, running_cluster
 from tests.support.hubproc import ONENET
-from tests.test_slice import reading
+from tests.support.readings import reading
 
 pytestmark = pytest.mark.integration
 

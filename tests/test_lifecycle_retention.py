@@ -13,8 +13,8 @@ import pytest
 
 from hub.events import read_deadletter
 from hub.kafka import producer
+from tests.support.alerting import hub_with_a_leak, send_command, wait_for
 from tests.support.hubproc import Hub
-from tests.test_lifecycle_worker import hub_with_a_leak, send_command, wait_for
 
 pytestmark = pytest.mark.integration
 

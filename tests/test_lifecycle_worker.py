@@ -3,66 +3,17 @@ a worker kill, unacknowledged alerts escalated."""
 
 from __future__ import annotations
 
-import json
 import signal
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
 from hub.alerts.lifecycle import LIFECYCLE_SOURCE
 from hub.events import read_deadletter
-from hub.kafka import producer
-from tests.support.hubproc import Hub
-from tests.test_slice import reading
+from tests.support.alerting import alert_events, hub_with_a_leak, send_command, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def send_command(hub: Hub, alert_id: str, action: str, **kw: Any) -> str:
-    command_id = kw.pop("command_id", None) or uuid.uuid4().hex
-    body = {
-        "command_id": command_id,
-        "alert_id": alert_id,
-        "action": action,
-        "actor": kw.pop("actor", "alice"),
-        "scope": kw.pop("scope", "operator"),
-        "at": datetime.now(UTC).isoformat(),
-        **kw,
-    }
-    p = producer(hub.bootstrap)
-    p.send(f"{hub.prefix}.alerts.commands", orjson.dumps(body), key=alert_id.encode()).get(30)
-    p.close()
-    return command_id
-
-
-def hub_with_a_leak(kafka_bootstrap: str, tmp_path: Path, site: str) -> Hub:
-    """An isolated hub whose events topic holds three readings that make a leak alert fire."""
-    hub = Hub(kafka_bootstrap, tmp_path)
-    assert hub.run("topics", "create").returncode == 0
-    leak = [reading(f"{site}-{i}", site, -30 + i, 4200) for i in range(3)]
-    path = tmp_path / "leak.jsonl"
-    path.write_bytes(b"\n".join(orjson.dumps(e) for e in leak))
-    assert hub.run("publish", str(path)).returncode == 0
-    return hub
-
-
-def alert_events(hub: Hub, n: int, timeout: float = 60) -> list[dict[str, Any]]:
-    records = hub.read_topic(f"{hub.prefix}.alerts", min_records=n, timeout=timeout)
-    return [json.loads(r.value) for r in records]
-
-
-def wait_for(hub: Hub, predicate: Any, n: int, timeout: float = 60) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        events = alert_events(hub, n, timeout=5)
-        if predicate(events) or time.monotonic() > deadline:
-            return events
-        time.sleep(0.5)
 
 
 def test_commands_change_alerts_and_survive_a_worker_kill(

@@ -44,13 +44,13 @@ from hub.schemas.examples import EVENT_EXAMPLES, alert_example
 from hub.schemas.files import drift, load_dir, parse_all, write
 from hub.schemas.generate import (
     DEADLETTER_REASONS,
-    RFC3339_PATTERN,
     ecma_pattern,
     event_type_schema,
     names_except,
     requires_district_without_location,
     schema_documents,
 )
+from hub.schemas.layout import RFC3339_PATTERN
 from hub.topics import Topics
 from tests.events.events_samples import DATA, event_doc
 

@@ -19,8 +19,8 @@ import pytest
 
 from hub.view.config import ViewSettings
 from tests.support.hubproc import Hub
+from tests.support.readings import reading
 from tests.support.secure import ADMIN, DEPARTMENTS, VIEW, WORKERS, Secured, secured_broker
-from tests.test_slice import reading
 from tests.view.support import serve_settings, wait_for, write_tokens
 
 pytestmark = pytest.mark.integration

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +11,9 @@ import pytest
 
 from hub.events import read_deadletter
 from tests.support.hubproc import Hub
+from tests.support.readings import reading
 
 pytestmark = pytest.mark.integration
-
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def reading(
-    eid: str, site: str, seconds: float, ppm: float, source: str = "urn:test:h2"
-) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": eid,
-        "source": source,
-        "type": "city.safety.hydrogen.reading",
-        "time": (NOW + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z"),
-        "district": "310101",
-        "data": {
-            "site_id": site,
-            "sensor_id": f"{site}-S1",
-            "h2_ppm": ppm,
-            "location": {"lat": 31.23, "lon": 121.47},
-        },
-    }
-
 
 SCENARIOS: list[dict[str, Any]] = [
     # fires Severe: three readings >= 4000 within 60 s, with a re-sent duplicate afterwards

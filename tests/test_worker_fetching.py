@@ -25,7 +25,7 @@ from hub.stream.app import create_app
 from hub.stream.fetching import stream_partitions
 from hub.stream.worker import fetching_readiness, worker_readiness
 from tests.support.hubproc import Hub
-from tests.test_slice import reading
+from tests.support.readings import reading
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from tests.support.hubproc import Hub
-from tests.test_slice import reading
+from tests.support.readings import reading
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,17 @@ reasons, de-duplication of re-sent `(source, id)`, a checkpoint to resume from, 
 shutdown, and metrics.
 """
 
-from connectors.sdk.base import Connector, NoOptions
-from connectors.sdk.item import Draft, Item, MappingError, Outcome
+from connectors.sdk.base import Connector, NoOptions, pause
+from connectors.sdk.item import Draft, Item, MappingError, SendOutcome
 from connectors.sdk.sink import Sink
 
-__all__ = ["Connector", "Draft", "Item", "MappingError", "NoOptions", "Outcome", "Sink"]
+__all__ = [
+    "Connector",
+    "Draft",
+    "Item",
+    "MappingError",
+    "NoOptions",
+    "SendOutcome",
+    "Sink",
+    "pause",
+]

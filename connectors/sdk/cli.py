@@ -77,7 +77,7 @@ def _common_options() -> list[click.Option]:
 
 
 def run_connector(
-    cls: type[Connector],
+    cls: type[Connector[Any]],
     options: Any,
     *,
     instance: str = "default",

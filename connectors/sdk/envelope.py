@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from connectors.sdk.item import Draft
+from hub.clock import utcnow
+from hub.events.fields import format_rfc3339
 
 
 def _rfc3339(value: datetime | str | None) -> str:
     if value is None:
-        return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        return format_rfc3339(utcnow())
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.isoformat()  # left naive on purpose: validation rejects it with a reason
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return format_rfc3339(value)
     return value
 
 

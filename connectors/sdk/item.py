@@ -42,7 +42,9 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class SendOutcome:
+    """What became of one record: published, a duplicate dropped, or rejected with a reason."""
+
     status: Literal["published", "duplicate", "rejected"]
     reason: str = ""
     detail: str = ""

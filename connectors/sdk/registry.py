@@ -6,7 +6,9 @@ A third-party package plugs in by declaring, in its own pyproject.toml:
     parking = "citypark.connector:ParkingConnector"
 
 The target is a `Connector` subclass, or a mapping function `record -> Draft | None`, which
-runs over the records of a JSONL or CSV file (the `replay` connector's reader).
+runs over the records of a JSONL or CSV file: the connector registered as `MAPPING_HOST` (the
+`replay` connector) builds the class for it, found like any other connector, so the SDK
+imports no connector.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from hub.errors import UserError
 
 GROUP = "onenet.connectors"
 BUILTIN_DIST = "onenet-hub"
+#: the connector whose `for_mapping` turns a bare mapping function into a connector
+MAPPING_HOST = "replay"
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def available() -> list[Registered]:
     ]
 
 
-def load(name: str) -> type[Connector]:
+def load(name: str) -> type[Connector[Any]]:
     eps = _entry_points()
     ep = eps.get(name)
     if ep is None:
@@ -68,9 +72,13 @@ def load(name: str) -> type[Connector]:
     if inspect.isclass(target) and issubclass(target, Connector):
         return target
     if callable(target):
-        from connectors.replay import connector_from_mapping
-
-        return connector_from_mapping(name, target)
+        host = load(MAPPING_HOST) if name != MAPPING_HOST else None
+        if host is None:
+            raise UserError(
+                f"connector {name!r} names a function, but {name!r} must be a Connector",
+                hint=f"the '{MAPPING_HOST}' entry point turns mapping functions into connectors",
+            )
+        return host.for_mapping(name, target)
     raise UserError(
         f"connector {name!r} points at {ep.value}, which is neither a Connector nor a function",
         hint="the entry point must name a Connector subclass or a mapping function",

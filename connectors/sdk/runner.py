@@ -22,22 +22,20 @@ from connectors.sdk.base import Connector
 from connectors.sdk.checkpoint import CheckpointStore
 from connectors.sdk.dedup import RecentIds
 from connectors.sdk.envelope import to_bytes
-from connectors.sdk.item import Item, Outcome
+from connectors.sdk.item import Item, SendOutcome
 from hub import metrics
 from hub.events import (
     DEFAULT_TIME_RANGE,
     EventRejected,
     TimeRange,
-    deadletter_headers,
-    fit_for_deadletter,
-    parse_structured,
+    admit,
+    refuse,
 )
 from hub.kafka import DELIVERY_TIMEOUT_MS, explain_send_failure, flush_within
 from hub.topics import Topics
 
 log = logging.getLogger("onenet.connector")
 
-CONTENT_TYPE = ("content-type", b"application/cloudevents+json; charset=utf-8")
 PERSISTED_IDS = 20_000
 
 
@@ -50,7 +48,7 @@ class Runner:
 
     def __init__(
         self,
-        connector: Connector,
+        connector: Connector[Any],
         *,
         producer: Any,
         topics: Topics,
@@ -81,7 +79,7 @@ class Runner:
 
     # --- Sink -------------------------------------------------------------------------------
 
-    async def send(self, item: Item) -> Outcome:
+    async def send(self, item: Item) -> SendOutcome:
         # Awaited: a failure is the caller's to handle (an HTTP 503, an MQTT message left
         # unacknowledged), so it does not stop the runner; the position moves only on success.
         outcome, future = self._dispatch(item, fatal=False)
@@ -89,7 +87,7 @@ class Runner:
             await future
         return outcome
 
-    async def submit(self, item: Item) -> Outcome:
+    async def submit(self, item: Item) -> SendOutcome:
         if self._failures:
             raise SendFailed("; ".join(self._failures[:3]))
         outcome, _ = self._dispatch(item, fatal=True)
@@ -168,7 +166,9 @@ class Runner:
 
         future.add_done_callback(settled)
 
-    def _dispatch(self, item: Item, *, fatal: bool) -> tuple[Outcome, asyncio.Future[None] | None]:
+    def _dispatch(
+        self, item: Item, *, fatal: bool
+    ) -> tuple[SendOutcome, asyncio.Future[None] | None]:
         raw = item.raw
         try:
             value = to_bytes(item.payload, default_source=self.source)
@@ -178,7 +178,13 @@ class Runner:
                 value, "invalid-data", f"not JSON-serialisable: {exc}", item, fatal
             )
         try:
-            event = parse_structured(value, max_bytes=self.max_bytes, time_range=self.time_range)
+            event, record = admit(
+                value,
+                self.topics,
+                connector=self.name,
+                max_bytes=self.max_bytes,
+                time_range=self.time_range,
+            )
         except EventRejected as exc:
             return self._reject_now(raw or value, exc.reason, exc.detail, item, fatal)
         uid = f"{event.envelope.source}\x1f{event.envelope.id}"
@@ -186,12 +192,13 @@ class Runner:
             self.counts["duplicate"] += 1
             metrics.CONNECTOR_DUPLICATES.labels(self.name).inc()
             self._move_to(item.position, None, fatal)
-            return Outcome("duplicate", event_id=event.envelope.id), None
+            return SendOutcome("duplicate", event_id=event.envelope.id), None
         self.recent.add(uid)
-        topic = self.topics.events(event.domain)
-        headers = [CONTENT_TYPE, ("onenet_connector", self.name.encode())]
+        topic = record.topic
         try:
-            kafka_future = self.producer.send(topic, value, key=event.key.encode(), headers=headers)
+            kafka_future = self.producer.send(
+                topic, record.value, key=record.key, headers=record.headers
+            )
         except KafkaError as exc:  # no metadata for the topic in time, buffer full, closed
             self.recent.discard(uid)
             metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
@@ -215,14 +222,14 @@ class Runner:
 
         future.add_done_callback(forget_if_failed)
         self._move_to(item.position, future, fatal)
-        return Outcome("published", topic=topic, event_id=event.envelope.id), future
+        return SendOutcome("published", topic=topic, event_id=event.envelope.id), future
 
     def _reject_now(
         self, raw: bytes, reason: str, detail: str, item: Item, fatal: bool
-    ) -> tuple[Outcome, asyncio.Future[None]]:
+    ) -> tuple[SendOutcome, asyncio.Future[None]]:
         future = self._dead_letter_future(raw, reason, detail, item.origin, fatal=fatal)
         self._move_to(item.position, future, fatal)
-        return Outcome("rejected", reason=reason, detail=detail), future
+        return SendOutcome("rejected", reason=reason, detail=detail), future
 
     def _dead_letter_future(
         self, raw: bytes, reason: str, detail: str, origin: str, *, fatal: bool = True
@@ -230,12 +237,9 @@ class Runner:
         self.counts["rejected"] += 1
         metrics.CONNECTOR_REJECTED.labels(self.name, reason).inc()
         log.warning("rejected record from %s: %s: %s", origin or self.name, reason, detail)
-        headers = deadletter_headers(reason, detail, connector=self.name)
-        if origin:
-            headers.append(("onenet_dlq_origin", origin.encode()[:1024]))
-        _, value, headers = fit_for_deadletter(None, raw, headers)
+        letter = refuse(raw, reason, detail, self.topics, connector=self.name, origin=origin)
         try:
-            sent = self.producer.send(self.topics.deadletter, value, headers=headers)
+            sent = self.producer.send(letter.topic, letter.value, headers=letter.headers)
         except KafkaError as exc:
             metrics.CONNECTOR_SEND_ERRORS.labels(self.name).inc()
             if fatal:

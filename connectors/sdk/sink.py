@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from connectors.sdk.item import Item, Outcome
+from connectors.sdk.item import Item, SendOutcome
 
 
 class Sink(Protocol):
@@ -14,12 +14,12 @@ class Sink(Protocol):
     #: set when the connector should finish: on SIGINT/SIGTERM or when the runner stops
     stopping: asyncio.Event
 
-    async def send(self, item: Item) -> Outcome:
+    async def send(self, item: Item) -> SendOutcome:
         """Validate and publish one record, returning once the broker acknowledged it
         (or, for a rejected record, once its dead letter was acknowledged)."""
         ...
 
-    async def submit(self, item: Item) -> Outcome:
+    async def submit(self, item: Item) -> SendOutcome:
         """Like `send`, without waiting for the acknowledgement: for high-rate sources.
         A failed send stops the runner and keeps the checkpoint before it: nothing is lost."""
         ...

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.sdk.base import Connector
+from connectors.sdk.base import Connector, pause
 from connectors.sdk.item import Item
 from connectors.sdk.sink import Sink
 from connectors.simulator.drafts import time_of
@@ -100,7 +100,7 @@ class SimulatorOptions(BaseModel):
         return self
 
 
-class SimulatorConnector(Connector):
+class SimulatorConnector(Connector[SimulatorOptions]):
     """Simulated city feeds (H2 stations, chemical-site inspections, cameras, police, the 12345
     hotline) from a seed, with scenarios injected that must raise known alerts.
 
@@ -113,17 +113,14 @@ class SimulatorConnector(Connector):
     summary = "Seeded city events at a steady rate, with scenarios and their ground truth."
     Options = SimulatorOptions
 
-    def __init__(self, options: BaseModel) -> None:
-        if not isinstance(options, SimulatorOptions):
-            raise TypeError(f"expected SimulatorOptions, got {type(options).__name__}")
+    def __init__(self, options: SimulatorOptions) -> None:
         super().__init__(options)
-        self.opts = options
 
     def simulation(self, resume: int = 0, previous_start: datetime | None = None) -> Simulation:
         """The run's simulation. Resuming without a fixed --start-time, event `resume` is due
         now, or where the previous run's timeline puts it if that is later (a time scale above
         1 runs ahead of the clock): so no event is older than one already sent."""
-        o = self.opts
+        o = self.options
         now = datetime.now(UTC)
         sim = self._build(o.start_time or now)
         if resume and o.start_time is None:
@@ -133,7 +130,7 @@ class SimulatorConnector(Connector):
         return sim
 
     def _build(self, start: datetime) -> Simulation:
-        o = self.opts
+        o = self.options
         return Simulation(
             o.seed,
             scenarios=o.scenario,
@@ -143,7 +140,7 @@ class SimulatorConnector(Connector):
         )
 
     async def run(self, sink: Sink) -> None:
-        o = self.opts
+        o = self.options
         resume, previous_start = _resume_position(sink.resume_from)
         if o.count is not None and resume >= o.count:
             log.info(
@@ -169,7 +166,7 @@ class SimulatorConnector(Connector):
     async def _emit(
         self, sink: Sink, sim: Simulation, resume: int, truth_file: IO[bytes] | None
     ) -> None:
-        o = self.opts
+        o = self.options
         loop = asyncio.get_running_loop()
         truths = _TruthWriter(sim.truths, truth_file)
         announce = {min(i.events, key=time_of).id: i for i in sim.plan.injections if i.events}
@@ -191,9 +188,9 @@ class SimulatorConnector(Connector):
                 first = offset if first is None else first
                 due = t0 + (offset - first) / o.time_scale
                 if deadline is not None and due >= deadline:
-                    await _sleep_or_stop(sink, deadline - now)
+                    await pause(sink.stopping, deadline - now)
                     break
-                if due - now > MIN_SLEEP_S and await _sleep_or_stop(sink, due - now):
+                if due - now > MIN_SLEEP_S and await pause(sink.stopping, due - now):
                     break
             injection = announce.get(draft.id)
             if injection is not None:
@@ -228,14 +225,6 @@ class _TruthWriter:
         if self._fh is not None and self._next > start:
             write_truths(self._fh, self._truths[start : self._next])
             self._fh.flush()
-
-
-async def _sleep_or_stop(sink: Sink, seconds: float) -> bool:
-    """Sleep, waking early when the runner stops; True when it did."""
-    if seconds > 0:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(sink.stopping.wait(), seconds)
-    return sink.stopping.is_set()
 
 
 def _resume_position(value: Any) -> tuple[int, datetime | None]:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from hub.alerts.model import Alert, AlertChange
+from hub.events.fields import format_rfc3339
 
 ALERT_SOURCE = "urn:onenet:hub:correlator"
-
-
-def _rfc3339(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def change_id(change: AlertChange) -> str:
@@ -37,7 +34,7 @@ def to_cloudevent(
         "id": change_id(change),
         "source": source,
         "type": change.event_type,
-        "time": _rfc3339(time),
+        "time": format_rfc3339(time),
         "subject": change.alert.alert_id,
         "datacontenttype": "application/json",
         "data": data,

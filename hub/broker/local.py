@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hub.errors import UserError
 from hub.settings import REPO_ROOT, Settings
 
 HOST = "127.0.0.1"
@@ -48,8 +49,14 @@ _STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ more)")
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
-class BrokerError(RuntimeError):
-    """A problem the user can fix; the message says what is wrong and how to fix it."""
+class BrokerError(UserError):
+    """A problem with the local broker the user can fix: what is wrong, and a hint how to fix it.
+
+    A `UserError`, so `onenet` prints it as one message and a hint, never a traceback.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
 
 
 @dataclass(frozen=True)
@@ -264,12 +271,12 @@ class LocalBroker:
 
     def _check_files(self) -> None:
         if not self.lib_dir.is_dir() or not any(self.lib_dir.glob("kafka_2.13-*.jar")):
-            raise BrokerError(f"the Kafka jars are missing from {self.lib_dir}; {JARS_HINT}")
+            raise BrokerError(f"the Kafka jars are missing from {self.lib_dir}", hint=JARS_HINT)
         for name in ("server.properties.template", "log4j2.properties"):
             if not (self.template_dir / name).is_file():
                 raise BrokerError(
-                    f"{self.template_dir / name} is missing; restore deploy/kafka/ from the "
-                    "repository (git checkout -- deploy/kafka)"
+                    f"{self.template_dir / name} is missing",
+                    hint="restore deploy/kafka/ from the repository (git checkout -- deploy/kafka)",
                 )
 
     def _choose_ports(self, state: dict[str, Any], *, prefer_previous: bool) -> tuple[int, int]:
@@ -281,8 +288,9 @@ class LocalBroker:
         if self.port:
             if not _port_free(self.port):
                 raise BrokerError(
-                    f"port {self.port} on {HOST} is already in use; choose another with --port "
-                    "(or ONENET_BROKER_PORT), or 0 to pick a free one"
+                    f"port {self.port} on {HOST} is already in use",
+                    hint="choose another with --port (or ONENET_BROKER_PORT), or 0 to pick a "
+                    "free one",
                 )
             broker = self.port
         elif isinstance(prev_broker, int) and _port_free(prev_broker):
@@ -369,7 +377,8 @@ class LocalBroker:
             output = "\n".join((done.stdout + done.stderr).splitlines()[-TAIL_LINES:])
             raise BrokerError(
                 f"formatting the broker storage in {self.data_dir} failed "
-                f"(exit {done.returncode}):\n{output}\n{_hint(output, self)}".rstrip()
+                f"(exit {done.returncode}):\n{output}",
+                hint=_hint(output, self),
             )
 
     def _format_options(self) -> list[str]:
@@ -443,7 +452,8 @@ class LocalBroker:
                 code = _CHILDREN[pid].returncode if pid in _CHILDREN else None
                 raise BrokerError(
                     f"the broker exited (code {code}) while starting; last lines of its log "
-                    f"({self.log_file}):\n{tail}\n{_hint(tail, self)}".rstrip()
+                    f"({self.log_file}):\n{tail}",
+                    hint=_hint(tail, self),
                 )
             if _broker_answers(bootstrap, self.node.node_id, **self._probe_options()):
                 return
@@ -710,8 +720,8 @@ _HINTS: list[tuple[tuple[str, ...], Callable[[LocalBroker], str]]] = [
 ]
 
 
-def _hint(output: str, broker: LocalBroker) -> str:
+def _hint(output: str, broker: LocalBroker) -> str | None:
     for needles, hint in _HINTS:
         if any(needle in output for needle in needles):
-            return "hint: " + hint(broker)
-    return ""
+            return hint(broker)
+    return None

@@ -38,7 +38,7 @@ class TlsFiles:
 def _openssl(*args: str, cwd: Path) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
-        raise BrokerError(f"`openssl` was not found on PATH; {_OPENSSL_HINT}")
+        raise BrokerError("`openssl` was not found on PATH", hint=_OPENSSL_HINT)
     done = subprocess.run(
         [openssl, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
     )

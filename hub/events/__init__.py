@@ -1,5 +1,6 @@
 """Public contract v1 in code: the CloudEvents envelope, the event types, parsing and
-encoding in both Kafka content modes, and dead-letter headers.
+encoding in both Kafka content modes, dead-letter headers, and the ingest gate every path
+onto the domain topics goes through.
 
 Pure: nothing here touches Kafka, so every rule about valid input is unit-testable.
 """
@@ -10,6 +11,7 @@ from hub.events.envelope import CloudEvent
 from hub.events.errors import EventRejected, Reason
 from hub.events.event import Event
 from hub.events.fields import DEFAULT_TIME_RANGE, TimeRange, shift
+from hub.events.gate import CONTENT_TYPE, Outgoing, admit, refuse
 from hub.events.parse import parse_binary, parse_record, parse_structured
 from hub.events.types import (
     EVENT_TYPES,
@@ -28,6 +30,7 @@ from hub.events.types import (
 )
 
 __all__ = [
+    "CONTENT_TYPE",
     "CONTENT_TYPE_STRUCTURED",
     "DEFAULT_TIME_RANGE",
     "EVENT_TYPES",
@@ -43,10 +46,12 @@ __all__ = [
     "InspectionCompleted",
     "InspectionScheduled",
     "Location",
+    "Outgoing",
     "Reason",
     "ServiceRequestClosed",
     "ServiceRequestOpened",
     "TimeRange",
+    "admit",
     "deadletter_headers",
     "domain_of",
     "fit_for_deadletter",
@@ -54,6 +59,7 @@ __all__ = [
     "parse_record",
     "parse_structured",
     "read_deadletter",
+    "refuse",
     "shift",
     "to_binary",
     "to_structured_bytes",

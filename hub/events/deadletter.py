@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from hub.clock import utcnow
 from hub.events.fields import format_rfc3339
 
 PREFIX = "onenet_dlq_"
@@ -26,6 +27,9 @@ TRUNCATED_HEADER_BYTES = 16384
 MAX_KEY_BYTES = 1024
 #: The correlation rule that refused the record (late events, processing errors).
 RULE_HEADER = PREFIX + "rule"
+#: Where a connector read the record (file:line, MQTT topic, URL), cut to MAX_ORIGIN_BYTES.
+ORIGIN_HEADER = PREFIX + "origin"
+MAX_ORIGIN_BYTES = 1024
 #: On a truncated copy: the original value's size in bytes, and its SHA-256 (hex), so the
 #: sender can find the record it sent.
 ORIGINAL_SIZE_HEADER = PREFIX + "original_size"
@@ -43,6 +47,7 @@ def deadletter_headers(
     connector: str | None = None,
     original_headers: Iterable[tuple[str, bytes | None]] | None = None,
     now: datetime | None = None,
+    origin: str | None = None,
 ) -> list[tuple[str, bytes]]:
     """Original headers (minus stale ``onenet_dlq_*`` ones from an earlier trip) plus ours.
 
@@ -64,7 +69,7 @@ def deadletter_headers(
         "partition": partition,
         "offset": offset,
         "connector": connector,
-        "time": format_rfc3339(now if now is not None else datetime.now(UTC)),
+        "time": format_rfc3339(now if now is not None else utcnow()),
     }
     for name, value in ours.items():
         if value is not None:
@@ -72,6 +77,8 @@ def deadletter_headers(
             if name == "detail":
                 encoded = _truncate(encoded, MAX_DETAIL_BYTES)
             headers.append((PREFIX + name, encoded))
+    if origin:
+        headers.append((ORIGIN_HEADER, origin.encode()[:MAX_ORIGIN_BYTES]))
     return headers
 
 

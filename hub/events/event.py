@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from hub.clock import utcnow
 from hub.events.envelope import CORE_ATTRIBUTES, CloudEvent, ExtensionValue
 from hub.events.errors import EventRejected, Reason
 from hub.events.types import EVENT_TYPES, EventData, Location
@@ -70,7 +71,7 @@ class Event:
                 "id": id if id is not None else str(uuid.uuid4()),
                 "source": source,
                 "type": data.event_type,
-                "time": time if time is not None else datetime.now(UTC),
+                "time": time if time is not None else utcnow(),
                 "subject": subject,
                 "district": district,
                 "data": data.model_dump(mode="json"),

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, StringConstraints
 
+from hub.clock import utcnow
+
 # Identifiers: printable, no control characters, no leading/trailing white space, because
 # they become Kafka keys, table keys and alert ids where " s1" and "s1" must not differ.
 ID_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
@@ -75,9 +77,12 @@ def parse_rfc3339(value: object) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-def format_rfc3339(value: datetime) -> str:
-    """UTC with a ``Z`` suffix: one spelling per instant keeps the encoding canonical."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def format_rfc3339(value: datetime, *, timespec: str = "auto") -> str:
+    """UTC with a ``Z`` suffix: one spelling per instant keeps the encoding canonical.
+
+    `timespec` is `datetime.isoformat`'s: "auto" for events, "milliseconds" for log lines.
+    """
+    return value.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 Rfc3339Time = Annotated[
@@ -185,7 +190,7 @@ class TimeRange:
         if value >= self.latest:
             return f"is not before the latest accepted time {format_rfc3339(self.latest)}"
         if self.max_ahead is not None and happened:
-            limit = shift(now if now is not None else datetime.now(UTC), self.max_ahead)
+            limit = shift(now if now is not None else utcnow(), self.max_ahead)
             if value > limit:
                 return (
                     f"is more than {self.max_ahead.total_seconds():g} s ahead of the "

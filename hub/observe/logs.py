@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from hub.events.fields import format_rfc3339
+
 ENV_FORMAT = "ONENET_LOG_FORMAT"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
@@ -27,11 +29,7 @@ _STANDARD = frozenset(
 
 def rfc3339(created: float) -> str:
     """`2025-01-31T12:00:00.123Z`: sortable, unambiguous, what log stores parse natively."""
-    return (
-        datetime.fromtimestamp(created, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    return format_rfc3339(datetime.fromtimestamp(created, UTC), timespec="milliseconds")
 
 
 class JsonFormatter(logging.Formatter):

@@ -6,7 +6,7 @@ files under ``schemas/`` are derived from them so that other departments' system
 language) can validate and generate code without reading Python.
 """
 
-from hub.schemas.compat import Change, compare_schemas, compare_sets
-from hub.schemas.generate import render_files
+from hub.schemas.compat import SchemaChange, compare_schemas, compare_sets
+from hub.schemas.export import render_files
 
-__all__ = ["Change", "compare_schemas", "compare_sets", "render_files"]
+__all__ = ["SchemaChange", "compare_schemas", "compare_sets", "render_files"]

@@ -20,7 +20,7 @@ from hub.events import CONTENT_TYPE_STRUCTURED, parse_structured, to_binary
 from hub.events.types import EVENT_TYPES
 from hub.kafka import contract_topics
 from hub.schemas.examples import EVENT_EXAMPLES, alert_example, command_example
-from hub.schemas.generate import (
+from hub.schemas.layout import (
     ALERT_FILE,
     COMMAND_FILE,
     DEADLETTER_FILE,

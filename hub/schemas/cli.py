@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 
 from hub.errors import UserError
-from hub.schemas.compat import Change, compare_sets
+from hub.schemas.compat import SchemaChange, compare_sets
+from hub.schemas.export import render_files
 from hub.schemas.files import SCHEMAS_DIR, drift, load_dir, load_git, parse_all, write
-from hub.schemas.generate import render_files
 
 app = typer.Typer(
     help=(
@@ -159,6 +159,6 @@ def compat(
     console.print(summary)
 
 
-def _list(console: Console, title: str, changes: list[Change]) -> None:
+def _list(console: Console, title: str, changes: list[SchemaChange]) -> None:
     for change in changes:
         console.print(f"{title}: {change}", markup=False)

@@ -52,7 +52,7 @@ _MAX_DEPTH = 64
 
 
 @dataclass(frozen=True, order=True)
-class Change:
+class SchemaChange:
     """One difference that matters: where (file and field path) and why."""
 
     file: str
@@ -65,35 +65,35 @@ class Change:
         return f"{where}: {self.reason}"
 
 
-def compare_schemas(old: Any, new: Any, *, file: str = "") -> list[Change]:
+def compare_schemas(old: Any, new: Any, *, file: str = "") -> list[SchemaChange]:
     """Every contract-relevant change from ``old`` to ``new`` (two JSON Schema documents)."""
     walker = _Walker(old, new, file)
     walker.compare(old, new, "", 0)
     return sorted(set(walker.changes), key=lambda c: (c.file, not c.breaking, c.path, c.reason))
 
 
-def compare_sets(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+def compare_sets(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[SchemaChange]:
     """Compare two schema folders, given as ``{relative path: parsed document}``.
 
     ``*.json`` files are compared as JSON Schemas; an ``asyncapi.yaml`` by its channels and the
     messages on each. A file that disappears is breaking (its producers would be refused and its
     consumers would lose it); a new one is compatible.
     """
-    changes: list[Change] = []
+    changes: list[SchemaChange] = []
     for name in sorted(old):
         if name not in new:
             changes.append(
-                Change(name, "(file)", "schema removed: its producers are refused now", True)
+                SchemaChange(name, "(file)", "schema removed: its producers are refused now", True)
             )
         elif name.endswith(".json"):
             changes += compare_schemas(old[name], new[name], file=name)
         elif name.endswith((".yaml", ".yml")):
             changes += _compare_asyncapi(old[name], new[name], name)
-    changes += [Change(n, "(file)", "new schema", False) for n in sorted(new) if n not in old]
+    changes += [SchemaChange(n, "(file)", "new schema", False) for n in sorted(new) if n not in old]
     return changes
 
 
-def _compare_asyncapi(old: Any, new: Any, file: str) -> list[Change]:
+def _compare_asyncapi(old: Any, new: Any, file: str) -> list[SchemaChange]:
     def by_address(doc: Any) -> dict[str, set[str]]:
         channels = doc.get("channels", {}) if isinstance(doc, dict) else {}
         return {
@@ -103,21 +103,23 @@ def _compare_asyncapi(old: Any, new: Any, file: str) -> list[Change]:
         }
 
     before, after = by_address(old), by_address(new)
-    changes: list[Change] = []
+    changes: list[SchemaChange] = []
     for address, messages in sorted(before.items()):
         if address not in after:
-            changes.append(Change(file, address, "channel (topic) removed", True))
+            changes.append(SchemaChange(file, address, "channel (topic) removed", True))
             continue
         changes += [
-            Change(file, f"{address} {m}", "message removed from the channel", True)
+            SchemaChange(file, f"{address} {m}", "message removed from the channel", True)
             for m in sorted(messages - after[address])
         ]
         changes += [
-            Change(file, f"{address} {m}", "new message on the channel", False)
+            SchemaChange(file, f"{address} {m}", "new message on the channel", False)
             for m in sorted(after[address] - messages)
         ]
     changes += [
-        Change(file, a, "new channel (topic)", False) for a in sorted(after) if a not in before
+        SchemaChange(file, a, "new channel (topic)", False)
+        for a in sorted(after)
+        if a not in before
     ]
     return changes
 
@@ -141,11 +143,11 @@ class _Walker:
     def __init__(self, old_root: Any, new_root: Any, file: str) -> None:
         self.roots = (old_root, new_root)
         self.file = file
-        self.changes: list[Change] = []
+        self.changes: list[SchemaChange] = []
         self._active: set[tuple[str, str]] = set()
 
     def report(self, path: str, reason: str, *, breaking: bool = True) -> None:
-        self.changes.append(Change(self.file, path or "(root)", reason, breaking))
+        self.changes.append(SchemaChange(self.file, path or "(root)", reason, breaking))
 
     # -- resolution --
 
@@ -584,4 +586,4 @@ def _show_limit(limit: Limit | None) -> str:
     return f"{value} (exclusive)" if limit[1] else f"{value}"
 
 
-__all__ = ["Change", "compare_schemas", "compare_sets"]
+__all__ = ["SchemaChange", "compare_schemas", "compare_sets"]

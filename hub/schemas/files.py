@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 
 from hub.errors import UserError
-from hub.schemas.generate import GENERATED
+from hub.schemas.layout import GENERATED
 
 #: Where the schemas live in the repository, which is also where `git show` looks for them.
 SCHEMAS_DIR = Path("schemas")

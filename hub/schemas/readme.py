@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.events.types import EVENT_TYPES
-from hub.schemas.generate import (
+from hub.schemas.layout import (
     ALERT_FILE,
     ASYNCAPI_FILE,
     COMMAND_FILE,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from hub.alerts.lifecycle import Action, Rejected
 from hub.alerts.model import Alert, Severity, Status
+from hub.clock import utcnow
 from hub.view import cap
 from hub.view.auth import (
     CSRF_HEADER,
@@ -28,7 +29,7 @@ from hub.view.auth import (
 )
 from hub.view.citymap import RESOLUTION, CityMap, alert_cells
 from hub.view.commands import CommandSender, NotAllowed, NotVisible, prepare
-from hub.view.readmodel import Entry, ReadModel
+from hub.view.readmodel import AppliedChange, ReadModel
 from hub.view.sla import Ranking
 from hub.view.sse import alert_stream
 
@@ -242,9 +243,9 @@ class Accepted(BaseModel):
     expected_status: Status
 
 
-def _item(entry: Entry | None, alert: Alert) -> AlertItem:
+def _item(entry: AppliedChange | None, alert: Alert) -> AlertItem:
     if entry is None:  # not reachable: every held alert has an entry; keeps types honest
-        return AlertItem(alert=alert, seq=0, kind="firing", received_at=datetime.now(UTC))
+        return AlertItem(alert=alert, seq=0, kind="firing", received_at=utcnow())
     return AlertItem(alert=alert, seq=entry.seq, kind=entry.kind, received_at=entry.received_at)
 
 
@@ -539,7 +540,7 @@ async def stream(
 )
 def ranking(request: Request, who: Who, size: Annotated[int, Query(ge=1, le=50)] = 3) -> Ranking:
     sla = _ctx(request).model.sla
-    now = sla.clock(datetime.now(UTC))
+    now = sla.clock(utcnow())
     sla.prune(now)
     return sla.ranking(now, size=size)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from hub.alerts.lifecycle import Action, Command, Rejected, decide, may_act
 from hub.alerts.model import AlertChange
+from hub.clock import utcnow
 from hub.kafka import producer as make_producer
 from hub.settings import Settings
 from hub.topics import Topics
@@ -70,7 +71,7 @@ def prepare(
         raise NotVisible(alert_id)
     if not principal.can_act or not may_act(principal.role, current):
         raise NotAllowed(f"{principal.role} may read but not act on alerts")
-    at = now or datetime.now(UTC)
+    at = now or utcnow()
     cmd = Command(
         command_id=uuid.uuid4().hex,
         alert_id=alert_id,

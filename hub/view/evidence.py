@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hub.events import Event
+from hub.events.fields import format_rfc3339
 
 EvidenceRecord = dict[str, Any]
 
@@ -24,7 +25,7 @@ def record_of(event: Event, *, topic: str) -> EvidenceRecord:
         "id": env.id,
         "source": env.source,
         "type": env.type,
-        "time": event.event_time.isoformat().replace("+00:00", "Z"),
+        "time": format_rfc3339(event.event_time),
         "district": event.district,
         "subject": env.subject,
         "topic": topic,

@@ -30,13 +30,13 @@ from pydantic import ValidationError
 
 from hub.alerts.lifecycle import LIFECYCLE_SOURCE, fold
 from hub.alerts.model import KIND_OF_TYPE, Alert
+from hub.clock import Clock, utcnow
 from hub.correlate.wakes import WakeIndex
 from hub.events import DEFAULT_TIME_RANGE, EventRejected, TimeRange, parse_record
 from hub.view.citymap import CityGrid
 from hub.view.evidence import EvidenceIndex, record_of
 from hub.view.sla import DEFAULT_DEADLINE, DEFAULT_WINDOW, SlaBook
 
-Clock = Callable[[], datetime]
 Headers = Sequence[tuple[str, bytes | None]]
 DEFAULT_RING = 10_000
 SEEN_IDS = 100_000
@@ -44,12 +44,8 @@ DEFAULT_RETENTION = timedelta(hours=6)
 RESOLVED = "resolved"  # the name of the forgetting schedule in the WakeIndex
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
-class Entry:
+class AppliedChange:
     """One applied change: what happened (kind), to which alert state, when we learnt of it."""
 
     seq: int
@@ -89,7 +85,7 @@ class ReadModel:
     ) -> None:
         self.epoch = secrets.token_hex(4)
         self.alerts: dict[str, Alert] = {}
-        self.last_entry: dict[str, Entry] = {}
+        self.last_entry: dict[str, AppliedChange] = {}
         self.evidence = EvidenceIndex(evidence_capacity)
         self.sla = SlaBook(window=sla_window, deadline=sla_deadline)
         self.city = CityGrid()
@@ -97,7 +93,7 @@ class ReadModel:
         self.max_event_bytes = max_event_bytes
         self.time_range = time_range
         self.seq = 0
-        self._ring: deque[Entry] = deque(maxlen=ring_size)
+        self._ring: deque[AppliedChange] = deque(maxlen=ring_size)
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._changed: asyncio.Event | None = None  # made by the first waiter
         self.skipped_records = 0
@@ -109,7 +105,7 @@ class ReadModel:
 
     def apply_alert_record(
         self, raw: bytes | None, timestamp_ms: int | None = None
-    ) -> Entry | None:
+    ) -> AppliedChange | None:
         """Fold one record of the alerts topic; None when it is not a (new) alert change.
 
         `timestamp_ms` is the record's Kafka timestamp: when the change was written."""
@@ -150,11 +146,11 @@ class ReadModel:
             self.last_entry.pop(alert_id, None)
             self._forget.schedule(RESOLVED, alert_id, None)
 
-    def _record(self, kind: str, alert: Alert) -> Entry:
+    def _record(self, kind: str, alert: Alert) -> AppliedChange:
         self.alerts[alert.alert_id] = alert
         self.evidence.cite(alert.evidence)
         self.seq += 1
-        entry = Entry(self.seq, kind, alert, self.clock())
+        entry = AppliedChange(self.seq, kind, alert, self.clock())
         self._ring.append(entry)
         self.last_entry[alert.alert_id] = entry
         changed, self._changed = self._changed, None
@@ -184,7 +180,7 @@ class ReadModel:
     def cursor(self) -> Cursor:
         return Cursor(self.epoch, self.seq)
 
-    def entries_after(self, seq: int) -> list[Entry] | None:
+    def entries_after(self, seq: int) -> list[AppliedChange] | None:
         """Changes after `seq`, or None when the ring no longer reaches back that far."""
         if seq > self.seq or seq < 0:
             return None

@@ -20,7 +20,7 @@ import orjson
 
 from hub import metrics
 from hub.view.auth import Principal
-from hub.view.readmodel import Cursor, Entry, ReadModel
+from hub.view.readmodel import AppliedChange, Cursor, ReadModel
 
 HEARTBEAT_S = 10.0
 POLL_S = 1.0
@@ -32,7 +32,7 @@ def _message(event: str, data: object, cursor: str | None = None) -> bytes:
     return f"{head}event: {event}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
 
 
-def entry_payload(entry: Entry) -> dict[str, object]:
+def entry_payload(entry: AppliedChange) -> dict[str, object]:
     return {
         "seq": entry.seq,
         "kind": entry.kind,

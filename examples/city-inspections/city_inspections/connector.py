@@ -13,7 +13,7 @@ class Options(BaseModel):
     district: str = Field("310101", description="District code of this bureau.")
 
 
-class InspectionsConnector(Connector):
+class InspectionsConnector(Connector[Options]):
     name = "inspections"
     summary = "Inspection schedules and results from the safety bureau's export."
     Options = Options

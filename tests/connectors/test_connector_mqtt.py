@@ -17,9 +17,9 @@ from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from connectors.mqtt import MqttConnector, MqttOptions, default_client_id
-from connectors.mqtt_payload import FieldMap, MqttMessage, map_json
-from connectors.mqtt_session import site_from_topic
-from connectors.sdk.item import Item, MappingError, Outcome
+from connectors.mqtt.payload import FieldMap, MqttMessage, map_json
+from connectors.mqtt.session import site_from_topic
+from connectors.sdk.item import Item, MappingError, SendOutcome
 from connectors.sdk.runner import Runner
 from hub.errors import UserError
 from hub.events import read_deadletter
@@ -321,12 +321,12 @@ class HoldingSink:
         self.resume_from = inner.resume_from
         self.stopping = inner.stopping
 
-    async def send(self, item: Item) -> Outcome:
+    async def send(self, item: Item) -> SendOutcome:
         if item.raw == self.hold:
             await asyncio.Event().wait()
         return await self.inner.send(item)
 
-    async def submit(self, item: Item) -> Outcome:
+    async def submit(self, item: Item) -> SendOutcome:
         return await self.inner.submit(item)
 
     async def reject(self, raw: bytes, reason: str, detail: str, **where: Any) -> None:

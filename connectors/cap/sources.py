@@ -6,8 +6,6 @@ so a watch re-reads only what changed and a restart resumes where the last one s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,13 +13,6 @@ import httpx
 
 IGNORED_SUFFIXES = (".tmp", ".part", ".swp")
 MAX_REMEMBERED_ENTRIES = 5000
-
-
-async def pause(stopping: asyncio.Event, seconds: float) -> bool:
-    """Sleep between scans, but wake at once when asked to stop; True if it was."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), timeout=seconds)
-    return stopping.is_set()
 
 
 def changed_files(folder: Path, pattern: str, seen: dict[str, str]) -> list[tuple[Path, str]]:

@@ -7,7 +7,6 @@ by one, so the time spent publishing is absorbed instead of adding up over a lon
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from connectors.sdk.base import pause
 from connectors.sdk.item import Draft
 from hub.events.fields import parse_rfc3339
 
@@ -42,8 +42,7 @@ class Pacer:
         target = self._wall + gap
         delay = target - time.monotonic()
         if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+            await pause(self.stopping, delay)
         self._event, self._wall = event_time, target
 
 

@@ -16,8 +16,8 @@ from xml.etree.ElementTree import Element, tostring
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.cap_mapping import CapMappingConfig, map_alert
-from connectors.cap_parse import (
+from connectors.cap.mapping import CapMappingConfig, map_alert
+from connectors.cap.parse import (
     CapError,
     cap_namespace,
     feed_entries,
@@ -25,16 +25,15 @@ from connectors.cap_parse import (
     parse_alert,
     parse_xml,
 )
-from connectors.cap_sources import (
+from connectors.cap.sources import (
     FetchFailed,
     HttpSource,
     changed_files,
-    pause,
     read_limited,
     remember,
     resolve_link,
 )
-from connectors.sdk.base import Connector
+from connectors.sdk.base import Connector, pause
 from connectors.sdk.item import Item, MappingError
 from connectors.sdk.sink import Sink
 from hub.errors import UserError
@@ -74,22 +73,20 @@ class CapOptions(BaseModel):
     timeout: float = Field(10.0, gt=0, description="HTTP timeout in seconds.")
 
 
-class CapConnector(Connector):
+class CapConnector(Connector[CapOptions]):
     """Ingest OASIS CAP 1.2 alerts from files or an HTTP/Atom feed as hazards and incidents."""
 
     name = "cap"
     summary = "CAP 1.2 alerts (files, HTTP, Atom) -> hazard / incident reports"
     Options = CapOptions
 
-    def __init__(self, options: BaseModel) -> None:
+    def __init__(self, options: CapOptions) -> None:
         super().__init__(options)
-        assert isinstance(options, CapOptions)
         if (options.path is None) == (options.url is None):
             raise UserError(
                 "give exactly one of --path and --url",
                 hint="--path /srv/cap-inbox (a folder) or --url https://agency.example/cap.atom",
             )
-        self.opts = options
         self.mapping = CapMappingConfig(
             languages=tuple(options.language),
             statuses=tuple(options.status),
@@ -103,18 +100,18 @@ class CapConnector(Connector):
 
     async def run(self, sink: Sink) -> None:
         self._resume(sink.resume_from)
-        async with httpx.AsyncClient(timeout=self.opts.timeout, follow_redirects=True) as http:
+        async with httpx.AsyncClient(timeout=self.options.timeout, follow_redirects=True) as http:
             source = HttpSource(http)
             while not sink.stopping.is_set():
-                if self.opts.path is not None:
-                    await self.scan(sink, self.opts.path)
+                if self.options.path is not None:
+                    await self.scan(sink, self.options.path)
                 else:
-                    assert self.opts.url is not None
-                    await self.poll(sink, source, self.opts.url)
+                    assert self.options.url is not None
+                    await self.poll(sink, source, self.options.url)
                 await sink.checkpoint()
-                if not self.opts.watch or await pause(sink.stopping, self.opts.interval):
+                if not self.options.watch or await pause(sink.stopping, self.options.interval):
                     break
-        if self.failed_fetches and not self.opts.watch:
+        if self.failed_fetches and not self.options.watch:
             raise UserError(
                 f"{self.failed_fetches} CAP document(s) could not be fetched (see the log)",
                 hint="they were not marked as read; run again once the server answers",
@@ -131,13 +128,15 @@ class CapConnector(Connector):
     async def scan(self, sink: Sink, path: Path) -> None:
         if not path.exists():
             raise UserError(f"--path {path} does not exist", hint="create it or fix the path")
-        folder, pattern = (path, self.opts.pattern) if path.is_dir() else (path.parent, path.name)
+        folder, pattern = (
+            (path, self.options.pattern) if path.is_dir() else (path.parent, path.name)
+        )
         files = self.state["files"]
         for file, stamp in changed_files(folder, pattern, files):
             if sink.stopping.is_set():
                 return
             try:
-                raw = read_limited(file, self.opts.max_bytes)
+                raw = read_limited(file, self.options.max_bytes)
             except OSError as exc:
                 log.warning("cannot read %s: %s", file, exc)
                 continue
@@ -146,13 +145,13 @@ class CapConnector(Connector):
 
     async def poll(self, sink: Sink, source: HttpSource, url: str) -> None:
         try:
-            raw = await source.get(url, self.opts.max_feed_bytes)
+            raw = await source.get(url, self.options.max_feed_bytes)
         except FetchFailed as exc:
             log.warning("cannot fetch the feed: %s", exc)
             self.failed_fetches += 1
             return
         try:
-            root = parse_xml(raw, max_bytes=self.opts.max_feed_bytes)
+            root = parse_xml(raw, max_bytes=self.options.max_feed_bytes)
         except CapError as exc:
             await self._reject(sink, raw, exc.reason, exc.detail, url)
             return
@@ -176,7 +175,7 @@ class CapConnector(Connector):
                     )
                     continue
                 try:
-                    doc = await source.get(link, self.opts.max_bytes)
+                    doc = await source.get(link, self.options.max_bytes)
                 except FetchFailed as exc:
                     log.warning("cannot fetch %s: %s", link, exc)
                     self.failed_fetches += 1
@@ -193,7 +192,7 @@ class CapConnector(Connector):
     ) -> None:
         try:
             if root is None:
-                root = parse_xml(raw, max_bytes=self.opts.max_bytes)
+                root = parse_xml(raw, max_bytes=self.options.max_bytes)
             if is_atom_feed(root) and cap_namespace(root) is None:
                 for entry in feed_entries(root):  # a feed saved as a file: embedded alerts only
                     if entry.embedded is not None:

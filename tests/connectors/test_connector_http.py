@@ -18,7 +18,7 @@ import pytest
 
 import hub.kafka
 from connectors.http import HttpIngestConnector, HttpOptions
-from connectors.http_auth import TokenStore, hash_token, load_tokens
+from connectors.http.auth import IngestTokens, hash_token, load_tokens
 from connectors.sdk.options import validate
 from connectors.sdk.runner import Runner
 from hub.errors import UserError
@@ -422,7 +422,7 @@ def test_a_tokens_file_must_hold_hashes(tmp_path: Path) -> None:
 def test_the_tokens_file_is_reread_when_it_changes(tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
     path.write_text(orjson.dumps({hash_token("old"): ["urn:a:"]}).decode())
-    store = TokenStore(path, reload_every=0)
+    store = IngestTokens(path, reload_every=0)
     assert store.lookup("old") is not None
     path.write_text(
         orjson.dumps({"tokens": {hash_token("new"): {"name": "b", "sources": ["urn:b:"]}}}).decode()

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connectors.cap_parse import Alert, Area, Info
+from connectors.cap.parse import Alert, Area, Info
 from connectors.sdk.item import Draft, MappingError
 
 HAZARD = "city.safety.hazard.reported"

@@ -19,9 +19,9 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.open311_client import Fetched, Open311Client, PollFailed, pause
-from connectors.open311_mapping import MappingConfig, bound_time, map_request, parse_time
-from connectors.sdk.base import Connector
+from connectors.open311.client import Fetched, Open311Client, PollFailed
+from connectors.open311.mapping import MappingConfig, bound_time, map_request, parse_time
+from connectors.sdk.base import Connector, pause
 from connectors.sdk.item import Item, MappingError
 from connectors.sdk.sink import Sink
 from hub.errors import UserError
@@ -101,17 +101,15 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
     return out
 
 
-class Open311Connector(Connector):
+class Open311Connector(Connector[Open311Options]):
     """Poll an Open311 GeoReport v2 server and publish opened/closed service request events."""
 
     name = "open311"
     summary = "Open311 GeoReport v2 polling -> service request opened/closed"
     Options = Open311Options
 
-    def __init__(self, options: BaseModel) -> None:
+    def __init__(self, options: Open311Options) -> None:
         super().__init__(options)
-        assert isinstance(options, Open311Options)
-        self.opts = options
         zone = None
         if options.assume_tz:
             try:
@@ -140,29 +138,29 @@ class Open311Connector(Connector):
 
     async def run(self, sink: Sink) -> None:
         bound = self._resume(sink.resume_from) or self.start
-        url = self.opts.base_url.rstrip("/") + "/requests.json"
+        url = self.options.base_url.rstrip("/") + "/requests.json"
         async with httpx.AsyncClient(
-            timeout=self.opts.timeout, headers={"Accept": "application/json"}
+            timeout=self.options.timeout, headers={"Accept": "application/json"}
         ) as http:
             client = Open311Client(
                 http,
                 url,
-                retries=self.opts.retries,
-                backoff=self.opts.backoff,
+                retries=self.options.retries,
+                backoff=self.options.backoff,
                 stopping=sink.stopping,
-                max_bytes=self.opts.max_response_bytes,
+                max_bytes=self.options.max_response_bytes,
             )
             while not sink.stopping.is_set():
                 try:
                     bound = await self.poll(client, sink, bound)
                 except PollFailed as exc:
                     await self._report(sink, exc)
-                    if self.opts.once:
+                    if self.options.once:
                         raise UserError(
                             f"poll of {exc.url} failed: {exc.reason}: {exc.detail}",
                             hint="the checkpoint did not move; run again once the server answers",
                         ) from None
-                if self.opts.once or await pause(sink.stopping, self.opts.interval):
+                if self.options.once or await pause(sink.stopping, self.options.interval):
                     return
 
     def _resume(self, position: Any) -> datetime | None:
@@ -176,10 +174,10 @@ class Open311Connector(Connector):
         """Fetch every page from `bound - overlap`, publish, then move the bound."""
         params = dict(self.params)
         if bound is not None:
-            since = bound - timedelta(seconds=self.opts.overlap)
-            params[self.opts.since_param] = format_rfc3339(since)
+            since = bound - timedelta(seconds=self.options.overlap)
+            params[self.options.since_param] = format_rfc3339(since)
         fetched = await client.fetch_all(
-            params, page_size=self.opts.page_size, max_pages=self.opts.max_pages
+            params, page_size=self.options.page_size, max_pages=self.options.max_pages
         )
         now = datetime.now(UTC)
         newest = bound

@@ -10,8 +10,8 @@ restart. Shape (TOML; JSON is the same structure)::
     sources = ["urn:dept:energy:"]         # end prefixes with ':' or '/'
 
 A bare list is fine too: ``"<hash>" = ["urn:dept:energy:"]``. Make a new token and its hash
-with ``python -m connectors.http_auth new``; hash one you have
-with ``python -m connectors.http_auth hash`` (reads it from standard input; the same as
+with ``python -m connectors.http new``; hash one you have
+with ``python -m connectors.http hash`` (reads it from standard input; the same as
 ``printf %s TOKEN | sha256sum``).
 """
 
@@ -86,7 +86,7 @@ def _key(path: Path, key: str) -> str:
     if not _HASH.match(lowered):
         raise UserError(
             f"{path}: {key[:16]!r}… is not a SHA-256 hex digest (64 hex digits)",
-            hint="store hashes, never tokens: echo TOKEN | python -m connectors.http_auth hash",
+            hint="store hashes, never tokens: echo TOKEN | python -m connectors.http hash",
         )
     return lowered
 
@@ -109,7 +109,7 @@ def _grant(path: Path, key: str, value: Any) -> Grant:
     return Grant(name, tuple(sources))
 
 
-class TokenStore:
+class IngestTokens:
     """The grants of a tokens file, re-read when the file changes (checked once a second)."""
 
     def __init__(self, path: Path, *, reload_every: float = RELOAD_EVERY_S) -> None:
@@ -151,7 +151,7 @@ class TokenStore:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m connectors.http_auth new|hash TOKEN`: make tokens without storing them."""
+    """`python -m connectors.http new|hash TOKEN`: make tokens without storing them."""
     if argv[:1] == ["new"]:
         token = secrets.token_urlsafe(32)
         print(f"token (give it to the department, store it nowhere else): {token}")
@@ -162,9 +162,5 @@ def main(argv: list[str]) -> int:
         token = argv[1] if len(argv) == 2 else sys.stdin.readline().strip()
         print(hash_token(token))
         return 0
-    print("usage: python -m connectors.http_auth new | hash [TOKEN]", file=sys.stderr)
+    print("usage: python -m connectors.http new | hash [TOKEN]", file=sys.stderr)
     return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from connectors.cap import CapConnector, CapOptions
-from connectors.cap_mapping import polygon_centroid, select_infos
-from connectors.cap_parse import CapError, Info, parse_xml
+from connectors.cap.mapping import polygon_centroid, select_infos
+from connectors.cap.parse import CapError, Info, parse_xml
 from connectors.sdk.runner import Runner
 from hub.errors import UserError
 from hub.events import read_deadletter

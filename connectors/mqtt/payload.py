@@ -7,16 +7,13 @@ vendor spells them differently. Anything else plugs in as a `module:function` ma
 from __future__ import annotations
 
 import hashlib
-import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from connectors.sdk.item import Draft, MappingError
-from hub.errors import UserError
+from connectors.sdk.mapping import json_object
 
 HYDROGEN = "city.safety.hydrogen.reading"
 #: Numbers at least this large are epoch milliseconds (1e11 s is the year 5138).
@@ -32,9 +29,6 @@ class MqttMessage:
     site_id: str | None
     qos: int = 0
     retain: bool = False
-
-
-MappingFunction = Callable[[MqttMessage], Draft | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +61,7 @@ def _lookup(record: Mapping[str, Any], path: str) -> Any:
 def map_json(message: MqttMessage, fields: FieldMap, *, district: str | None = None) -> Draft:
     """Map the default JSON shape; value checks (ppm >= 0, lat range) are left to validation,
     whose dead-letter details name the field and the bad value."""
-    try:
-        record = orjson.loads(message.payload)
-    except orjson.JSONDecodeError as exc:
-        raise MappingError(f"payload is not JSON: {exc}", reason="invalid-json") from None
-    if not isinstance(record, dict):
-        raise MappingError(
-            f"payload must be a JSON object, got {type(record).__name__}", reason="not-an-object"
-        )
+    record = json_object(message.payload, what="the payload")
     site_id = message.site_id or _lookup(record, fields.site_id)
     values = {
         "sensor_id": _lookup(record, fields.sensor_id),
@@ -126,28 +113,3 @@ def _time(value: Any) -> datetime | str | None:
         f"timestamp must be RFC 3339 text or epoch seconds/milliseconds, got {value!r:.40}",
         reason="invalid-time",
     )
-
-
-def load_mapping(target: str) -> MappingFunction:
-    """Import `module:function`; a typo is a user error, not a traceback."""
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise UserError(
-            f"--mapping {target!r} is not module:function",
-            hint="for example --mapping mygateway.mapping:to_reading",
-        )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(
-            f"--mapping: cannot import {module_name!r}: {exc}",
-            hint="install the package that provides it, or put its folder on PYTHONPATH",
-        ) from None
-    function = getattr(module, attr, None)
-    if not callable(function):
-        raise UserError(
-            f"--mapping: {module_name!r} has no function {attr!r}",
-            hint="the function takes a connectors.mqtt_payload.MqttMessage and returns a Draft",
-        )
-    mapping: MappingFunction = function
-    return mapping

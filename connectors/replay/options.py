@@ -22,9 +22,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from connectors.replay_columns import ColumnMapping, parse_pairs, parse_timezone
-from connectors.replay_mapping import load_mapping
-from connectors.replay_source import STDIN, format_of, is_tsv
+from connectors.replay.columns import ColumnMapping, parse_pairs, parse_timezone
+from connectors.replay.source import STDIN, format_of, is_tsv
+from connectors.sdk.mapping import load_mapping
 from hub.errors import UserError
 from hub.events import EVENT_TYPES
 

@@ -9,7 +9,6 @@ connector is configured wrong (a parameter the server refuses), which no retry f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
+from connectors.sdk.base import pause
 from hub.errors import UserError
 
 log = logging.getLogger("onenet.connector.open311")
@@ -49,13 +49,6 @@ class _Retryable(Exception):
         self.reason = reason
         self.detail = detail
         self.body = body
-
-
-async def pause(stopping: asyncio.Event, seconds: float) -> bool:
-    """Sleep, but wake at once when the connector is asked to stop; True if it was."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), timeout=max(seconds, 0))
-    return stopping.is_set()
 
 
 def _records(body: bytes) -> list[Any]:

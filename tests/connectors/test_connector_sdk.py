@@ -16,7 +16,7 @@ import click
 import pytest
 from pydantic import BaseModel, Field
 
-from connectors.sdk import Connector, Draft, Item, Sink
+from connectors.sdk import Connector, Draft, Item, NoOptions, Sink
 from connectors.sdk.checkpoint import CheckpointStore
 from connectors.sdk.dedup import RecentIds
 from connectors.sdk.envelope import content_id, draft_to_dict
@@ -29,7 +29,7 @@ from hub.settings import Settings
 from hub.topics import Topics
 from tests.support.hubproc import Hub
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def reading(i: int, ppm: float = 100.0) -> Draft:
@@ -112,7 +112,7 @@ class ListConnector(Connector):
     name = "list"
 
     def __init__(self, items: list[Item], stop_after: int | None = None) -> None:
-        super().__init__(None)  # type: ignore[arg-type]
+        super().__init__(NoOptions())
         self.items = items
         self.stop_after = stop_after
         self.outcomes: list[Any] = []

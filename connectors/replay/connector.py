@@ -14,14 +14,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, cast
 
-import orjson
-
-from connectors.replay_columns import ColumnMapping
-from connectors.replay_feed import threaded
-from connectors.replay_mapping import MappingFunction, SafeMapping, describe, load_mapping
-from connectors.replay_options import ReaderOptions, ReplayOptions
-from connectors.replay_pace import Pacer, event_time
-from connectors.replay_source import (
+from connectors.replay.columns import ColumnMapping
+from connectors.replay.feed import threaded
+from connectors.replay.options import ReaderOptions, ReplayOptions
+from connectors.replay.pace import Pacer, event_time
+from connectors.replay.source import (
     STDIN,
     RawRecord,
     fingerprint,
@@ -32,16 +29,21 @@ from connectors.replay_source import (
 )
 from connectors.sdk.base import Connector
 from connectors.sdk.item import Draft, Item, MappingError
+from connectors.sdk.mapping import (
+    MappingFunction,
+    SafeMapping,
+    describe,
+    json_object,
+    load_mapping,
+)
 from connectors.sdk.sink import Sink
-
-__all__ = ["ReaderOptions", "ReplayConnector", "ReplayOptions", "connector_from_mapping"]
 
 log = logging.getLogger("onenet.connector.replay")
 
 Mapper = Callable[[dict[str, Any]], Draft | Mapping[str, Any] | None]
 
 
-class ReplayConnector(Connector):
+class ReplayConnector(Connector[ReaderOptions]):
     """Replay a JSONL or CSV file as events, resuming after the last published line.
 
     JSONL lines that are CloudEvents go through as they are. A CSV export is mapped with
@@ -65,8 +67,12 @@ class ReplayConnector(Connector):
     #: fixed by `connector_from_mapping`; takes precedence over the options
     mapping_function: ClassVar[MappingFunction | None] = None
 
+    @classmethod
+    def for_mapping(cls, name: str, func: Any) -> type[Connector[Any]]:
+        return connector_from_mapping(name, func)
+
     async def run(self, sink: Sink) -> None:
-        options = cast(ReaderOptions, self.options)
+        options = self.options
         mapper = self._mapper()
         columns: ColumnMapping | None = None
         convert: Mapper | None
@@ -128,11 +134,11 @@ class ReplayConnector(Connector):
     def _mapper(self) -> Mapper | ColumnMapping | None:
         fixed = type(self).mapping_function
         if fixed is not None:
-            return SafeMapping(fixed)
+            return SafeMapping[dict[str, Any]](fixed)
         options = self.options
         if isinstance(options, ReplayOptions):
             if options.mapping:
-                return SafeMapping(load_mapping(options.mapping))
+                return SafeMapping[dict[str, Any]](load_mapping(options.mapping))
             if options.uses_columns:
                 return options.column_mapping()
         return None
@@ -151,15 +157,7 @@ class ReplayConnector(Connector):
             return Item(payload=record.raw, origin=origin, position=position, raw=record.raw)
         value: Any = record.row
         if value is None:
-            try:
-                value = orjson.loads(record.raw)
-            except orjson.JSONDecodeError as exc:
-                raise MappingError(f"not valid JSON: {exc}", reason="invalid-json") from None
-            if not isinstance(value, dict):
-                raise MappingError(
-                    f"a record must be a JSON object, got {type(value).__name__}",
-                    reason="not-an-object",
-                )
+            value = json_object(record.raw)
         mapped = convert(value)
         if mapped is None:
             return None
@@ -168,7 +166,7 @@ class ReplayConnector(Connector):
 
 def connector_from_mapping(
     name: str, func: Callable[[dict[str, Any]], Draft | None]
-) -> type[Connector]:
+) -> type[Connector[Any]]:
     """A replay connector called `name` whose records always go through `func`.
 
     For an entry point that names a mapping function: the department writes only
@@ -188,4 +186,4 @@ def connector_from_mapping(
         "__module__": __name__,
     }
     cls = type(f"MappedReplay_{name.replace('-', '_')}", (ReplayConnector,), namespace)
-    return cast(type[Connector], cls)
+    return cast(type[Connector[Any]], cls)

@@ -10,9 +10,9 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.http_decode import BATCH, Candidate, RequestRefused, decode
-from connectors.mqtt_payload import FieldMap, MqttMessage, map_json
-from connectors.open311_mapping import MappingConfig, map_request
+from connectors.http.decode import BATCH, Candidate, RequestRefused, decode
+from connectors.mqtt.payload import FieldMap, MqttMessage, map_json
+from connectors.open311.mapping import MappingConfig, map_request
 from connectors.sdk.envelope import to_bytes
 from connectors.sdk.item import Draft, MappingError
 from hub.events import parse_structured

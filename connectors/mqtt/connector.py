@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.mqtt_payload import FieldMap, MappingFunction, MqttMessage, load_mapping, map_json
-from connectors.mqtt_session import MqttSession, Received, SessionConfig, site_from_topic
+from connectors.mqtt.payload import FieldMap, MqttMessage, map_json
+from connectors.mqtt.session import MqttSession, Received, SessionConfig, site_from_topic
 from connectors.sdk.base import Connector
-from connectors.sdk.item import Draft, Item, MappingError
+from connectors.sdk.item import Item, MappingError
+from connectors.sdk.mapping import Mapped, SafeMapping, require_mapping
 from connectors.sdk.sink import Sink
 from hub.errors import UserError
 
@@ -79,7 +80,7 @@ class MqttOptions(BaseModel):
     district: str | None = Field(None, description="District code put on every event.")
     mapping: str | None = Field(
         None,
-        description="module:function taking a connectors.mqtt_payload.MqttMessage and returning "
+        description="module:function taking a connectors.mqtt.payload.MqttMessage and returning "
         "a Draft (or None to skip), for payloads the field options cannot describe.",
     )
     max_in_flight: int = Field(
@@ -98,17 +99,15 @@ def default_client_id(source: str | None) -> str:
     return f"onenet-mqtt-{digest}"
 
 
-class MqttConnector(Connector):
+class MqttConnector(Connector[MqttOptions]):
     """Subscribe to sensor gateways' MQTT topics and publish their hydrogen readings."""
 
     name = "mqtt"
     summary = "MQTT sensor gateways -> hydrogen readings (persistent session, acks after Kafka)"
     Options = MqttOptions
 
-    def __init__(self, options: BaseModel) -> None:
+    def __init__(self, options: MqttOptions) -> None:
         super().__init__(options)
-        assert isinstance(options, MqttOptions)
-        self.opts = options
         self.fields = FieldMap(
             sensor_id=options.sensor_field,
             ppm=options.ppm_field,
@@ -120,12 +119,14 @@ class MqttConnector(Connector):
         )
         #: the live session while `run` runs (for tests and diagnostics)
         self.session: MqttSession | None = None
-        self.custom: MappingFunction | None = (
-            load_mapping(options.mapping) if options.mapping else None
+        self.custom: SafeMapping[MqttMessage] | None = (
+            SafeMapping(require_mapping(options.mapping), crash_reason="mapping-failed")
+            if options.mapping
+            else None
         )
 
     def session_config(self, source: str | None) -> SessionConfig:
-        o = self.opts
+        o = self.options
         if o.reconnect_max < o.reconnect_min:
             raise UserError(
                 "--reconnect-max is below --reconnect-min", hint="raise --reconnect-max"
@@ -149,7 +150,7 @@ class MqttConnector(Connector):
         # The Sink protocol does not name the source; the runner has it, an in-memory sink may not.
         config = self.session_config(getattr(sink, "source", None))
         session = self.session = MqttSession(config, asyncio.get_running_loop())
-        window = asyncio.Semaphore(self.opts.max_in_flight)
+        window = asyncio.Semaphore(self.options.max_in_flight)
         in_order: asyncio.Queue[tuple[asyncio.Task[None], Received] | None] = asyncio.Queue()
         acker = asyncio.create_task(self._ack_in_order(session, in_order, window))
         session.start()
@@ -219,19 +220,19 @@ class MqttConnector(Connector):
     async def _handle(self, sink: Sink, message: Received) -> None:
         origin = message.topic
         payload = message.payload
-        if len(payload) > self.opts.max_payload_bytes:
+        if len(payload) > self.options.max_payload_bytes:
             await sink.reject(
-                payload[: self.opts.max_payload_bytes],
+                payload[: self.options.max_payload_bytes],
                 "too-large",
                 f"payload of {len(payload)} bytes exceeds --max-payload-bytes "
-                f"{self.opts.max_payload_bytes}; only the first bytes are kept here",
+                f"{self.options.max_payload_bytes}; only the first bytes are kept here",
                 origin=origin,
             )
             return
         mqtt_message = MqttMessage(
             topic=message.topic,
             payload=payload,
-            site_id=site_from_topic(tuple(self.opts.topic), message.topic),
+            site_id=site_from_topic(tuple(self.options.topic), message.topic),
             qos=message.qos,
             retain=message.retain,
         )
@@ -244,14 +245,7 @@ class MqttConnector(Connector):
             return
         await sink.send(Item(payload=draft, origin=origin, raw=payload))
 
-    def _map(self, message: MqttMessage) -> Draft | None:
+    def _map(self, message: MqttMessage) -> Mapped:
         if self.custom is None:
-            return map_json(message, self.fields, district=self.opts.district)
-        try:
-            return self.custom(message)
-        except MappingError:
-            raise
-        except Exception as exc:  # a bug in a plug-in mapping must not stop the stream
-            raise MappingError(
-                f"{self.opts.mapping} raised {type(exc).__name__}: {exc}", reason="mapping-failed"
-            ) from exc
+            return map_json(message, self.fields, district=self.options.district)
+        return self.custom(message)

@@ -22,7 +22,7 @@ import h3  # type: ignore[import-untyped]
 import orjson
 import pytest
 
-from connectors.sdk.item import Draft, Item, Outcome
+from connectors.sdk.item import Draft, Item, SendOutcome
 from connectors.sdk.options import validate
 from connectors.simulator import (
     SCENARIOS,
@@ -405,14 +405,14 @@ class MemorySink:
         self.checkpoints: list[Any] = []
         self.position: Any = resume_from
 
-    async def send(self, item: Item) -> Outcome:
+    async def send(self, item: Item) -> SendOutcome:
         return await self.submit(item)
 
-    async def submit(self, item: Item) -> Outcome:
+    async def submit(self, item: Item) -> SendOutcome:
         self.items.append((time.monotonic(), item))
         self.position = item.position
         await asyncio.sleep(0)
-        return Outcome("published")
+        return SendOutcome("published")
 
     async def reject(self, raw: bytes, reason: str, detail: str, **_: Any) -> None:
         raise AssertionError(f"the simulator rejected a record: {reason}: {detail}")
@@ -565,7 +565,7 @@ def test_a_foreign_checkpoint_is_a_user_error(position: Any) -> None:
 
 
 def test_docs_describe_every_scenario() -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs" / "connectors" / "simulator.md"
+    docs = Path(__file__).resolve().parents[2] / "docs" / "connectors" / "simulator.md"
     text = docs.read_text()
     missing = [name for name in SCENARIOS if f"| `{name}` |" not in text]
     assert missing == []

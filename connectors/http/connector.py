@@ -1,9 +1,9 @@
 """The `http` connector: an ingest endpoint for departments that have no Kafka client.
 
 `POST /events` takes CloudEvents in the HTTP binding's structured, batched or binary mode,
-authenticated by a bearer token scoped to source prefixes (see `connectors.http_auth`), and
+authenticated by a bearer token scoped to source prefixes (see `connectors.http.auth`), and
 answers 202 only once the broker acknowledged: an HTTP client that got 202 can forget the
-event. Status codes and their order are documented in `connectors.http_app`.
+event. Status codes and their order are documented in `connectors.http.app`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import logging
 import socket
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import uvicorn
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from connectors.http_app import Ingest
-from connectors.http_auth import TokenStore, load_tokens
+from connectors.http.app import Ingest
+from connectors.http.auth import IngestTokens, load_tokens
 from connectors.sdk.base import Connector
 from connectors.sdk.sink import Sink
 from hub.errors import UserError
@@ -37,7 +37,7 @@ class HttpOptions(BaseModel):
 
     tokens_file: Path = Field(
         description="TOML or JSON file mapping SHA-256 hashes of bearer tokens to the source "
-        "prefixes each may publish under (make one: python -m connectors.http_auth new)."
+        "prefixes each may publish under (make one: python -m connectors.http new)."
     )
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
     port: int = Field(
@@ -81,7 +81,7 @@ def listen(host: str, port: int) -> socket.socket:
         ) from None
 
 
-class HttpIngestConnector(Connector):
+class HttpIngestConnector(Connector[HttpOptions]):
     """Receive CloudEvents over HTTP: POST /events, GET /healthz, GET /readyz.
 
     Send one event (Content-Type: application/cloudevents+json), a batch
@@ -97,15 +97,15 @@ class HttpIngestConnector(Connector):
     summary = "HTTP ingest endpoint for CloudEvents (structured, batch, binary), token-scoped."
     Options = HttpOptions
 
-    def __init__(self, options: BaseModel) -> None:
+    def __init__(self, options: HttpOptions) -> None:
         super().__init__(options)
         #: the bound port once listening (useful with --port 0)
         self.port: int | None = None
         self.listening = asyncio.Event()
 
     async def run(self, sink: Sink) -> None:
-        options = cast(HttpOptions, self.options)
-        tokens = TokenStore(options.tokens_file)
+        options = self.options
+        tokens = IngestTokens(options.tokens_file)
         ingest = Ingest(
             sink,
             tokens,

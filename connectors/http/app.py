@@ -31,9 +31,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors.http_auth import Grant, TokenStore
-from connectors.http_body import BadContentLength, BodyTooLarge, discard_body, read_body
-from connectors.http_decode import Candidate, RequestRefused, decode, mode_of
+from connectors.http.auth import Grant, IngestTokens
+from connectors.http.body import BadContentLength, BodyTooLarge, discard_body, read_body
+from connectors.http.decode import Candidate, RequestRefused, decode, mode_of
 from connectors.sdk.item import Item
 from connectors.sdk.sink import Sink
 
@@ -72,7 +72,7 @@ class Ingest:
     def __init__(
         self,
         sink: Sink,
-        tokens: TokenStore,
+        tokens: IngestTokens,
         *,
         max_body_bytes: int,
         max_batch: int,
