@@ -43,6 +43,7 @@ from hub.stream.records import dead_letter_of, header_list
 from hub.stream.recovery import OrderedTableManager
 from hub.stream.routing import direct_rules
 from hub.stream.store import TableStore
+from hub.stream.ticks import PendingTicks
 from hub.topics import DOMAINS, Topics
 
 log = logging.getLogger("onenet.worker")
@@ -153,7 +154,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
             return watermarks.slowest(lambda tp: tp[0] == topic)  # type: ignore[index]
         return shuffled.slowest()
 
-    pending_ticks: set[tuple[str, str]] = set()
+    pending_ticks = PendingTicks()
 
     async def emit(
         changes: list[AlertChange],
@@ -324,7 +325,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
     async def on_tick(record: Any) -> None:
         rule = _header(header_list(record.message.headers), RULE_HEADER)
         key = record.key.decode()
-        pending_ticks.discard((rule or "", key))
+        pending_ticks.answered(rule or "", key)
         if rule not in correlator.engines:
             return
         wm = watermark_for(rule, record.message.partition)
@@ -363,8 +364,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         for rule in correlator.engines:
             metrics.RULE_KEYS.labels(rule).set(store.size(rule))
         for rule, key in correlator.due(slowest_for):
-            if (rule, key) not in pending_ticks:
-                pending_ticks.add((rule, key))
+            if pending_ticks.should_send(rule, key):
                 await ticks.send(
                     key=key.encode(), value=b"", headers=[(RULE_HEADER, rule.encode())]
                 )
@@ -410,7 +410,9 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
                 await rekey.send(key=None, value=b"", partition=q, headers=headers)
 
     async def reindex_after_recovery(sender: Any, /, *args: Any, signal: Any, **kw: Any) -> None:
-        """Assigned partitions' states came back from their changelogs: index their wakes."""
+        """Assigned partitions' states came back from their changelogs: index their wakes, and
+        ask again for every due key, since ticks in flight may have gone to another worker."""
+        pending_ticks.forget()
         correlator.reindex()
 
     app.on_rebalance_complete.connect(reindex_after_recovery)
