@@ -152,7 +152,13 @@ def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
     async def reject(record: Any, reason: str, detail: str) -> None:
         metrics.EVENTS_REJECTED.labels("lifecycle", reason).inc()
         log.warning("command rejected: %s: %s", reason, detail)
-        await deadletter.send(**dead_letter_of(record, reason, detail))
+        try:
+            await deadletter.send(**dead_letter_of(record, reason, detail))
+        except Exception:
+            # A lost dead letter is logged and counted; a stopped agent would stop every
+            # acknowledgement and resolution of the city's alerts.
+            metrics.DEADLETTER_SEND_ERRORS.labels("lifecycle").inc()
+            log.exception("could not dead-letter a command (%s: %s)", reason, detail)
 
     async def on_alert_event(record: Any) -> None:
         try:
