@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the hub and its tests need: Java and Maven for Kafka from the jars, and the
-# real peers of the integration tests (Mosquitto, Prometheus with promtool, Chromium).
+# real peers of the integration tests (Mosquitto, Prometheus with promtool, Chromium and a CJK
+# font for the Chinese page).
 # Installs what is missing (as root, with apt-get); says what to install otherwise.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -12,6 +13,8 @@ if [[ "${1:-}" != "--runtime" ]]; then
   [[ -x /usr/sbin/mosquitto ]] || command -v mosquitto >/dev/null || need+=(mosquitto)
   { command -v promtool >/dev/null && command -v prometheus >/dev/null; } || need+=(prometheus)
   [[ -x /usr/bin/chromium ]] || need+=(chromium)
+  # the wall screen speaks Chinese: without a CJK font the browser tests see empty boxes
+  [[ -d /usr/share/fonts/opentype/noto ]] && fc-list :lang=zh | grep -q . || need+=(fonts-noto-cjk)
 fi
 ((${#need[@]})) || exit 0
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then

@@ -15,6 +15,7 @@ from hub.alerts.lifecycle import (
     mark_opened,
     may_act,
     needs_ack_escalation,
+    needs_acknowledgement,
 )
 from hub.alerts.model import Alert, Severity
 
@@ -150,3 +151,36 @@ def test_a_person_resolution_is_not_reopened_by_new_evidence() -> None:
     again = fold(done, "updated", alert(evidence=["e1", "e2", "e3", "e9"]), source=CORRELATOR)
     assert again.status == "resolved"
     assert again.evidence[-1] == "e9"
+
+
+def test_an_alarming_alert_the_hub_resolved_unseen_can_still_be_acknowledged() -> None:
+    gone = alert(severity="Extreme", status="resolved")
+    cleared = fold(alert(severity="Extreme"), "resolved", gone, source=CORRELATOR)
+    assert cleared.status == "resolved"
+    assert needs_acknowledgement(cleared)
+    seen = decide(cleared, cmd("acknowledge"), now=T0)
+    assert seen.kind == "acknowledged"
+    assert seen.alert.status == "resolved"  # stays resolved: the acknowledgement is recorded
+    assert not needs_acknowledgement(seen.alert)
+    with pytest.raises(Rejected, match="already-resolved"):
+        decide(seen.alert, cmd("acknowledge"), now=T0)
+
+
+@pytest.mark.parametrize(
+    ("severity", "status", "resolved_by", "needed"),
+    [
+        ("Extreme", "firing", None, True),
+        ("Severe", "acknowledged", None, False),
+        ("Moderate", "firing", None, False),
+        ("Severe", "resolved", "alice", False),  # a person closed it: seen
+        ("Severe", "resolved", "hub", True),
+    ],
+)
+def test_which_alerts_need_acknowledgement(
+    severity: str, status: str, resolved_by: str | None, needed: bool
+) -> None:
+    lc: dict[str, object] = {"resolved_by": resolved_by}
+    if status == "acknowledged":
+        lc["acknowledged_at"] = T0
+    a = alert(severity=severity, status=status, lifecycle=lc)
+    assert needs_acknowledgement(a) is needed

@@ -9,6 +9,7 @@ topic into its read model), so both agree on every alert's state after any resta
     the condition clears (correlator `resolved`)  -> resolved (by "hub")
     severity raised while acknowledged            -> firing again: it needs a look
     not acknowledged within the ack timeout       -> escalated one severity level, once
+    Extreme/Severe resolved by the hub unseen     -> stays resolved, may still be acknowledged
 """
 
 from __future__ import annotations
@@ -63,6 +64,19 @@ def may_act(scope: str, alert: Alert) -> bool:
     return False
 
 
+ALARMING = frozenset({Severity.EXTREME, Severity.SEVERE})
+
+
+def needs_acknowledgement(alert: Alert) -> bool:
+    """An Extreme or Severe alert nobody has acknowledged, whatever its status: a condition
+    that cleared by itself seconds later must still be seen by a person."""
+    lc = alert.lifecycle
+    if alert.severity not in ALARMING or (lc is not None and lc.acknowledged_at is not None):
+        return False
+    # resolved by a person counts as seen; resolved by the hub (condition cleared) does not
+    return alert.status != "resolved" or (lc is not None and lc.resolved_by == SYSTEM_ACTOR)
+
+
 def _lifecycle(alert: Alert) -> Lifecycle:
     if alert.lifecycle is None:
         alert.lifecycle = Lifecycle()
@@ -107,6 +121,10 @@ def decide(current: Alert | None, cmd: Command, *, now: datetime) -> AlertChange
     lc = _lifecycle(alert)
     alert.change = Change(action=cmd.action, actor=cmd.actor, at=cmd.at, note=cmd.note)
     if cmd.action == "acknowledge":
+        if alert.status == "resolved" and needs_acknowledgement(current):
+            # seen after the hub resolved it: recorded, the alert stays resolved
+            lc.acknowledged_by, lc.acknowledged_at = cmd.actor, cmd.at
+            return AlertChange(kind="acknowledged", alert=alert)
         if alert.status != "firing":
             raise Rejected(
                 f"already-{alert.status}",

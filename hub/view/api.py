@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from hub.alerts.lifecycle import Action, Rejected
+from hub.alerts.lifecycle import Action, Rejected, needs_acknowledgement
 from hub.alerts.model import Alert, Severity, Status
 from hub.clock import utcnow
 from hub.view import cap
@@ -183,6 +183,12 @@ class AlertItem(BaseModel):
     seq: int = Field(description="Sequence number of its latest change in this view process.")
     kind: str = Field(description="Its latest change: firing, updated, acknowledged, ...")
     received_at: datetime = Field(description="When the view received that change.")
+    first_seen_at: datetime = Field(
+        description="When the hub first wrote the alert: ages count from it, not event times."
+    )
+    needs_acknowledgement: bool = Field(
+        description="Extreme or Severe and not acknowledged yet, even if the hub resolved it."
+    )
 
 
 class Facets(BaseModel):
@@ -245,8 +251,23 @@ class Accepted(BaseModel):
 
 def _item(entry: AppliedChange | None, alert: Alert) -> AlertItem:
     if entry is None:  # not reachable: every held alert has an entry; keeps types honest
-        return AlertItem(alert=alert, seq=0, kind="firing", received_at=utcnow())
-    return AlertItem(alert=alert, seq=entry.seq, kind=entry.kind, received_at=entry.received_at)
+        now = utcnow()
+        return AlertItem(
+            alert=alert,
+            seq=0,
+            kind="firing",
+            received_at=now,
+            first_seen_at=now,
+            needs_acknowledgement=needs_acknowledgement(alert),
+        )
+    return AlertItem(
+        alert=alert,
+        seq=entry.seq,
+        kind=entry.kind,
+        received_at=entry.received_at,
+        first_seen_at=entry.first_seen_at,
+        needs_acknowledgement=needs_acknowledgement(alert),
+    )
 
 
 def _visible(model: ReadModel, who: Caller, alert_id: str) -> Alert:

@@ -9,8 +9,10 @@ process, so cursors carry the process's epoch and a cursor from another epoch me
 
 Memory levels off: a resolved alert is dropped `resolved_retention` after the record that
 resolved it was written (its Kafka timestamp, so a replay drops long-resolved alerts at once),
-and a correlator change for an alert no longer held, other than `firing`, is ignored rather
-than shown as a half-known alert (the worker's lifecycle agent decides the same).
+unless it is an Extreme or Severe alert nobody acknowledged yet (it stays on the wall until
+someone has seen it), and a correlator change for an alert no longer held, other than
+`firing`, is ignored rather than shown as a half-known alert (the worker's lifecycle agent
+decides the same).
 
 Pure and synchronous: the Kafka edge (`hub.view.feed`) hands records in, tests can too.
 """
@@ -28,7 +30,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from hub.alerts.lifecycle import LIFECYCLE_SOURCE, fold
+from hub.alerts.lifecycle import LIFECYCLE_SOURCE, fold, needs_acknowledgement
 from hub.alerts.model import KIND_OF_TYPE, Alert
 from hub.clock import Clock, utcnow
 from hub.correlate.wakes import WakeIndex
@@ -46,12 +48,15 @@ RESOLVED = "resolved"  # the name of the forgetting schedule in the WakeIndex
 
 @dataclass(frozen=True, slots=True)
 class AppliedChange:
-    """One applied change: what happened (kind), to which alert state, when we learnt of it."""
+    """One applied change: what happened (kind), to which alert state, when we learnt of it,
+    and when the hub first wrote the alert (its first record's Kafka timestamp): ages count
+    from that, since event times come from devices whose clocks may run ahead."""
 
     seq: int
     kind: str
     alert: Alert
     received_at: datetime
+    first_seen_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,7 @@ class ReadModel:
         self.ignored_late = 0  # changes for alerts no longer held (see the module's docstring)
         self.resolved_retention = resolved_retention
         self._forget = WakeIndex()
+        self.first_seen: dict[str, datetime] = {}
 
     # --- input ------------------------------------------------------------------------------
 
@@ -131,26 +137,31 @@ class ReadModel:
             return None
         alert = fold(current, kind, incoming, source=source)
         written = datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms else self.clock()
+        self.first_seen.setdefault(alert.alert_id, written)
         entry = self._record(kind, alert)
         self._schedule_forgetting(alert, written)
         return entry
 
     def _schedule_forgetting(self, alert: Alert, written: datetime) -> None:
         """Note when a resolved alert expires, then drop every alert whose time has come."""
-        if alert.status != "resolved":
+        if alert.status != "resolved" or needs_acknowledgement(alert):
             self._forget.schedule(RESOLVED, alert.alert_id, None)
         elif self._forget.wake_of(RESOLVED, alert.alert_id) is None:
             self._forget.schedule(RESOLVED, alert.alert_id, written + self.resolved_retention)
         for alert_id in self._forget.due(RESOLVED, self.clock()):
             self.alerts.pop(alert_id, None)
             self.last_entry.pop(alert_id, None)
+            self.first_seen.pop(alert_id, None)
             self._forget.schedule(RESOLVED, alert_id, None)
 
     def _record(self, kind: str, alert: Alert) -> AppliedChange:
         self.alerts[alert.alert_id] = alert
         self.evidence.cite(alert.evidence)
         self.seq += 1
-        entry = AppliedChange(self.seq, kind, alert, self.clock())
+        now = self.clock()
+        entry = AppliedChange(
+            self.seq, kind, alert, now, self.first_seen.setdefault(alert.alert_id, now)
+        )
         self._ring.append(entry)
         self.last_entry[alert.alert_id] = entry
         changed, self._changed = self._changed, None

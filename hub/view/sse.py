@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import orjson
 
 from hub import metrics
+from hub.alerts.lifecycle import needs_acknowledgement
 from hub.view.auth import Principal
 from hub.view.readmodel import AppliedChange, Cursor, ReadModel
 
@@ -37,6 +38,8 @@ def entry_payload(entry: AppliedChange) -> dict[str, object]:
         "seq": entry.seq,
         "kind": entry.kind,
         "received_at": entry.received_at.isoformat(),
+        "first_seen_at": entry.first_seen_at.isoformat(),
+        "needs_acknowledgement": needs_acknowledgement(entry.alert),
         "alert": entry.alert.model_dump(mode="json"),
     }
 

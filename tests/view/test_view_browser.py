@@ -5,8 +5,10 @@ Screenshots are kept under test-artifacts/view/."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +62,13 @@ def browser() -> Iterator[Browser]:
             b.close()
 
 
-def signed_in(browser: Browser, view: RunningView, who: str) -> tuple[Any, Page]:
-    context = browser.new_context(viewport=WALL)
+LIVE = {"en-US": "Live", "zh-CN": "实时"}
+
+
+def signed_in(
+    browser: Browser, view: RunningView, who: str, locale: str = "en-US"
+) -> tuple[Any, Page]:
+    context = browser.new_context(viewport=WALL, locale=locale)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -70,7 +77,7 @@ def signed_in(browser: Browser, view: RunningView, who: str) -> tuple[Any, Page]
     page.fill("#signin-token", TOKENS[who][0])
     page.press("#signin-token", "Enter")
     expect(page.locator("#main")).to_be_visible()
-    expect(page.locator("#conn-text")).to_have_text("Live", timeout=10_000)
+    expect(page.locator("#conn-text")).to_have_text(LIVE[locale], timeout=10_000)
     assert not errors, errors
     return context, page
 
@@ -84,7 +91,7 @@ def shot(page: Page, name: str) -> None:
 
 
 def test_sign_in_refuses_a_wrong_token(browser: Browser, view: RunningView) -> None:
-    context = browser.new_context(viewport=WALL)
+    context = browser.new_context(viewport=WALL, locale="en-US")
     page = context.new_page()
     page.goto(view.url + "/")
     page.fill("#signin-token", "not-a-token")
@@ -179,4 +186,125 @@ def test_keyboard_filters_and_connection_indicator(browser: Browser, view: Runni
         assert "310101" in li.inner_text()
     page.select_option("#f-district", "")
     expect(page.locator("#conn-dot")).to_have_attribute("data-state", "green")
+    context.close()
+
+
+UNSEEN_NOTE = {
+    "en-US": "resolved by the hub — not yet acknowledged",
+    "zh-CN": "系统已自动解除 — 尚未确认",
+}
+ALARM_WORD = {"en-US": "not acknowledged", "zh-CN": "尚未确认"}
+JUST_NOW = {"en-US": r"just now|\d+ s ago", "zh-CN": r"刚刚|\d+ 秒前"}
+
+
+def alarm_count(page: Page) -> int:
+    return int(page.locator("#alarm").get_attribute("data-count") or 0)
+
+
+def sound_playing(page: Page) -> bool:
+    return bool(page.evaluate("() => !document.getElementById('alarm-sound').paused"))
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_an_extreme_alert_alarms_until_acknowledged_even_after_the_hub_resolved_it(
+    browser: Browser, view: RunningView, hub: Hub, locale: str
+) -> None:
+    context, page = signed_in(browser, view, "operator", locale)
+    before = alarm_count(page)
+    # a planted hydrogen leak whose sensor clock runs two hours ahead
+    leak = make_alert(
+        f"leak-{locale}",
+        departments=["safety"],
+        severity=Severity.EXTREME,
+        headline="Hydrogen leak at H2 station 3: 3 readings up to 12,000 ppm in 40 s",
+        ago=timedelta(hours=-2),
+    )
+    hub.publish_alert(leak)
+    li = row(page, leak.alert_id)
+    expect(li).to_be_visible(timeout=5_000)
+    expect(li).to_have_attribute("data-unseen", "true")
+    expect(li.locator(".age")).to_have_text(re.compile(JUST_NOW[locale]))
+    expect(page.locator("#alarm")).to_be_visible()
+    expect(page.locator("#alarm")).to_have_attribute("data-count", str(before + 1))
+    expect(page.locator("#alarm-text")).to_contain_text(ALARM_WORD[locale])
+    wait_for(lambda: sound_playing(page))
+    expect(page.locator("#alarm")).to_have_attribute("data-sound", "playing")
+    shot(page, f"alarm-{locale}")
+
+    # the condition clears seconds later: the hub resolves it, the board keeps it, marked so
+    gone = leak.model_copy(update={"status": "resolved"})
+    hub.publish_alert(gone, kind="resolved")
+    expect(li).to_have_attribute("data-status", "resolved")
+    expect(li).to_have_attribute("data-unseen", "true")
+    expect(li.locator(".unseen-note")).to_have_text(UNSEEN_NOTE[locale])
+    expect(page.locator("#alarm")).to_have_attribute("data-count", str(before + 1))
+    assert sound_playing(page)
+    shot(page, f"alarm-resolved-unseen-{locale}")
+
+    # muting silences the sound, not the banner; m again turns it back on
+    page.locator("#board").focus()
+    page.keyboard.press("m")
+    expect(page.locator("#alarm")).to_have_attribute("data-sound", "muted")
+    assert not sound_playing(page)
+    expect(page.locator("#alarm")).to_be_visible()
+    page.keyboard.press("m")
+    wait_for(lambda: sound_playing(page))
+
+    # acknowledged: it leaves the open board and the alarm count drops
+    li.click()
+    page.click("#btn-ack")
+    expect(li).to_have_count(0)
+    expect(page.locator("#alarm")).to_have_attribute("data-count", str(before))
+    if before == 0:
+        expect(page.locator("#alarm")).to_be_hidden()
+        assert not sound_playing(page)
+    page.select_option("#f-status", "resolved")
+    expect(li).to_have_attribute("data-unseen", "false")
+    context.close()
+
+
+def test_language_follows_the_browser_and_switches(browser: Browser, view: RunningView) -> None:
+    context, page = signed_in(browser, view, "viewer", "zh-CN")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator(".counter.sev-Extreme")).to_contain_text("特别严重")
+    expect(page.locator(".board-head")).to_contain_text("负责")
+    expect(page.locator("#shortcuts")).to_contain_text("切换语言")
+    page.select_option("#lang", "en")
+    expect(page.locator("#conn-text")).to_have_text("Live")
+    expect(page.locator(".board-head")).to_contain_text("Owner")
+    expect(page.locator("#shortcuts")).to_contain_text("switch language")
+    page.reload()  # the choice is remembered
+    expect(page.locator("#conn-text")).to_have_text("Live", timeout=10_000)
+    page.locator("#board").focus()
+    page.keyboard.press("Shift+L")
+    expect(page.locator("#conn-text")).to_have_text("实时")
+    context.close()
+
+
+def test_sort_time_range_comment_and_assign(browser: Browser, view: RunningView, hub: Hub) -> None:
+    context, page = signed_in(browser, view, "operator")
+    page.select_option("#f-sort", "district")
+    districts = [d.inner_text() for d in page.locator("#board li .district").all()]
+    assert districts == sorted(districts), districts
+    page.select_option("#f-sort", "age")
+    fresh = make_alert("fresh-1", departments=["water"], severity=Severity.MINOR)
+    hub.publish_alert(fresh)
+    expect(page.locator("#board li").first).to_have_attribute("data-alert-id", "fresh-1")
+    # every seeded alert reached the view within the last hour: a range of one hour keeps all
+    total = page.locator("#board li").count()
+    page.select_option("#f-range", "3600")
+    expect(page.locator("#board li")).to_have_count(total)
+
+    row(page, "fresh-1").click()
+    page.keyboard.press("c")
+    expect(page.locator("#note-dialog")).to_be_visible()
+    page.fill("#note-text", "crew on the way")
+    page.press("#note-text", "Enter")
+    expect(page.locator("#detail .timeline")).to_contain_text("crew on the way")
+    page.keyboard.press("g")
+    expect(page.locator("#assign-dialog")).to_be_visible()
+    page.fill("#assign-dept", "gas")
+    page.press("#assign-dept", "Enter")
+    expect(row(page, "fresh-1").locator(".owner")).to_have_text("gas")
+    shot(page, "comment-assign")
     context.close()

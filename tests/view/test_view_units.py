@@ -258,10 +258,33 @@ def test_department_principal_sees_routed_and_assigned_alerts() -> None:
     assert not Principal("v", "viewer", "2" * 64).can_act
 
 
-def resolved(alert_id: str) -> bytes:
-    alert = make_alert(alert_id, departments=["safety"])
+def resolved(alert_id: str, severity: Severity = Severity.MODERATE) -> bytes:
+    alert = make_alert(alert_id, departments=["safety"], severity=severity)
     alert.status = "resolved"
     return encode(AlertChange(kind="resolved", alert=alert), time=NOW)
+
+
+def test_an_extreme_alert_resolved_unseen_stays_until_acknowledged() -> None:
+    now = [NOW]
+    m = ReadModel(resolved_retention=timedelta(hours=1), clock=lambda: now[0])
+    written = int(NOW.timestamp() * 1000)
+    m.apply_alert_record(record("x", severity=Severity.EXTREME), written)
+    m.apply_alert_record(resolved("x", Severity.EXTREME), written + 5_000)
+    assert m.first_seen["x"] == NOW  # ages count from the first record, not event times
+    now[0] = NOW + timedelta(hours=3)
+    m.apply_alert_record(record("other"), written)
+    assert m.alerts["x"].status == "resolved"  # kept: nobody has seen it
+    ack = Command(
+        command_id="c9", alert_id="x", action="acknowledge", actor="ops", scope="operator", at=NOW
+    )
+    seen = decide(m.alerts["x"], ack, now=now[0])
+    m.apply_alert_record(
+        encode(seen, time=now[0], source=LIFECYCLE_SOURCE), int(now[0].timestamp() * 1000)
+    )
+    now[0] += timedelta(minutes=61)
+    m.apply_alert_record(record("newer"), written)
+    assert "x" not in m.alerts
+    assert "x" not in m.first_seen
 
 
 def test_resolved_alerts_are_dropped_after_the_retention_and_late_changes_ignored() -> None:

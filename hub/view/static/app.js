@@ -1,5 +1,6 @@
 // OneNet control view: the alert board, city map, detail and red/black list.
 // Vanilla JS, no external resources. Data is only ever inserted as text (never as HTML).
+// Every word people read comes from i18n.json (zh-CN and en), through t().
 "use strict";
 
 const SEVERITIES = ["Extreme", "Severe", "Moderate", "Minor"];
@@ -7,10 +8,11 @@ const SEV_RANK = { Extreme: 4, Severe: 3, Moderate: 2, Minor: 1 };
 const STATUS_RANK = { firing: 0, acknowledged: 1, resolved: 2 };
 const DISTRICT_FILL = ["#1d2b3a", "#22313f", "#1b3030", "#2a2538", "#2f2a1e", "#1e2f24", "#30222a", "#23283a"];
 const STALE_MS = 25000; // no message (heartbeats every 10 s) for this long: the link is suspect
+const LANGS = ["zh-CN", "en"];
 
 const state = {
   me: null,
-  alerts: new Map(), // alert_id -> {alert, seq, kind, received_at}
+  alerts: new Map(), // alert_id -> {alert, seq, kind, received_at, first_seen_at, needs_acknowledgement}
   order: [], // alert ids shown on the board, in order
   selected: null,
   cursor: null,
@@ -19,9 +21,62 @@ const state = {
   detail: null,
   mapTimer: null,
   rankTimer: null,
+  catalogue: {},
+  lang: "zh-CN",
+  conn: ["red", "conn.disconnected"],
+  muted: localStorage.getItem("onenet.muted") === "1",
+  ranking: null,
+  mapData: null,
 };
 
 const $ = (id) => document.getElementById(id);
+
+// --- language -------------------------------------------------------------------------------
+
+/** The catalogue's text for `key` in the current language, with {name} filled in. */
+function t(key, params) {
+  const table = state.catalogue[state.lang] || {};
+  let text = table[key] ?? (state.catalogue.en || {})[key] ?? key;
+  for (const [k, v] of Object.entries(params || {})) text = text.replaceAll(`{${k}}`, String(v));
+  return text;
+}
+
+/** zh-CN unless the person chose otherwise, or their browser asks for another language we have. */
+function chooseLanguage() {
+  const saved = localStorage.getItem("onenet.lang");
+  if (LANGS.includes(saved)) return saved;
+  for (const l of navigator.languages || [navigator.language || ""]) {
+    if (/^zh\b/i.test(l)) return "zh-CN";
+    if (/^en\b/i.test(l)) return "en";
+  }
+  return "zh-CN";
+}
+
+function applyLanguage(lang) {
+  state.lang = lang;
+  document.documentElement.lang = lang;
+  $("lang").value = lang;
+  document.title = t("app.title");
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
+  for (const node of document.querySelectorAll("[data-i18n-aria-label]")) node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
+  setConnection(...state.conn);
+  if (!$("main").hidden) {
+    render();
+    if (state.detail) renderDetail(state.detail);
+    if (state.ranking) renderRanking(state.ranking);
+    if (state.mapData) drawMap(state.mapData);
+  }
+  renderAlarm();
+}
+
+function switchLanguage(lang) {
+  localStorage.setItem("onenet.lang", lang);
+  applyLanguage(lang);
+}
+
+function sevName(s) { return t(`sev.${s}`); }
+function statusName(s) { return t(`status.${s}`); }
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -75,16 +130,18 @@ async function api(path, options = {}) {
 
 // --- sign in --------------------------------------------------------------------------------
 
-function showSignIn(message) {
+function showSignIn(messageKey) {
   closeStream();
   $("main").hidden = true;
   $("sign-out").hidden = true;
   $("who-name").textContent = "";
-  $("signin-error").textContent = message || "";
+  $("signin-error").textContent = messageKey ? t(messageKey) : "";
+  state.alerts.clear();
+  renderAlarm();
   const dialog = $("signin");
   if (!dialog.open) dialog.showModal();
   $("signin-token").focus();
-  setConnection("red", "Signed out");
+  setConnection("red", "conn.signedOut");
 }
 
 async function signIn(event) {
@@ -99,14 +156,14 @@ async function signIn(event) {
       body: JSON.stringify({ token }),
     });
     if (!response.ok) {
-      $("signin-error").textContent = "That token is not valid.";
+      $("signin-error").textContent = t("signin.invalid");
       return;
     }
     $("signin-token").value = "";
     $("signin").close();
     await start();
   } catch (e) {
-    $("signin-error").textContent = `Cannot reach the view: ${e.message}`;
+    $("signin-error").textContent = t("signin.unreachable", { error: e.message });
   }
 }
 
@@ -116,8 +173,7 @@ async function signOut() {
   } catch (e) {
     /* signed out either way */
   }
-  state.alerts.clear();
-  showSignIn("Signed out.");
+  showSignIn("signin.signedOut");
 }
 
 // --- data -----------------------------------------------------------------------------------
@@ -126,7 +182,10 @@ async function start() {
   try {
     state.me = await api("/api/session");
   } catch (e) {
-    if (!(e instanceof Unauthorized)) showSignIn(`Cannot reach the view: ${e.message}`);
+    if (!(e instanceof Unauthorized)) {
+      showSignIn();
+      $("signin-error").textContent = t("signin.unreachable", { error: e.message });
+    }
     return;
   }
   $("who-name").textContent = `${state.me.name} (${state.me.role})`;
@@ -139,7 +198,7 @@ async function start() {
 }
 
 async function reload() {
-  setConnection("amber", "Loading…");
+  setConnection("amber", "conn.loading");
   const list = await api("/api/alerts?limit=1000&sort=recent");
   state.alerts.clear();
   for (const item of list.items) state.alerts.set(item.alert.alert_id, item);
@@ -159,10 +218,10 @@ function openStream(cursor) {
   closeStream();
   const source = new EventSource(`/api/stream?after=${encodeURIComponent(cursor)}`);
   state.source = source;
-  setConnection("amber", "Connecting…");
+  setConnection("amber", "conn.connecting");
   const alive = () => {
     state.lastMessage = Date.now();
-    setConnection("green", "Live");
+    setConnection("green", "conn.live");
   };
   source.addEventListener("open", alive);
   source.addEventListener("hello", alive);
@@ -172,27 +231,29 @@ function openStream(cursor) {
     onChange(JSON.parse(e.data));
   });
   source.addEventListener("reset", () => reload().catch(() => {}));
-  source.addEventListener("unauthorized", () => showSignIn("Your session has ended."));
+  source.addEventListener("unauthorized", () => showSignIn("signin.ended"));
   source.addEventListener("error", () => {
     if (source.readyState === EventSource.CLOSED) {
-      setConnection("red", "Disconnected");
+      setConnection("red", "conn.disconnected");
       // the browser gave up (e.g. 401): check the session, then start over
       setTimeout(() => start().catch(() => {}), 3000);
     } else {
-      setConnection("amber", "Reconnecting…");
+      setConnection("amber", "conn.reconnecting");
     }
   });
 }
 
 setInterval(() => {
   if (state.source && state.source.readyState === EventSource.OPEN && Date.now() - state.lastMessage > STALE_MS) {
-    setConnection("amber", "No heartbeat");
+    setConnection("amber", "conn.noHeartbeat");
   }
 }, 5000);
 
-function setConnection(colour, text) {
+function setConnection(colour, key) {
+  state.conn = [colour, key];
   $("conn-dot").dataset.state = colour;
-  $("conn-text").textContent = text;
+  $("conn-dot").dataset.key = key;
+  $("conn-text").textContent = t(key);
 }
 
 function onChange(item) {
@@ -212,17 +273,32 @@ function filters() {
     status: $("f-status").value,
     district: $("f-district").value,
     department: $("f-department").value,
+    range: Number($("f-range").value || 0),
+    sort: $("f-sort").value,
     text: $("f-text").value.trim().toLowerCase(),
   };
 }
 
-function matches(a, f) {
-  if (f.status === "open" && a.status === "resolved") return false;
+/** Seconds since the hub first wrote the alert: never from event times, which devices set. */
+function ageSeconds(item) {
+  return Math.max(0, (Date.now() - Date.parse(item.first_seen_at || item.received_at)) / 1000);
+}
+
+function owner(a) {
+  const lc = a.lifecycle || {};
+  return lc.assigned_to || lc.acknowledged_by || "";
+}
+
+function matches(item, f) {
+  const a = item.alert;
+  // an alarming alert nobody acknowledged stays on the open board even if the hub resolved it
+  if (f.status === "open" && a.status === "resolved" && !item.needs_acknowledgement) return false;
   if (f.status && f.status !== "open" && a.status !== f.status) return false;
   if (f.district && a.district !== f.district) return false;
   if (f.department && !a.departments.includes(f.department)) return false;
+  if (f.range && ageSeconds(item) > f.range) return false;
   if (f.text) {
-    const hay = [a.alert_id, a.rule, a.headline, a.key, a.category, a.district || "", ...a.departments].join(" ").toLowerCase();
+    const hay = [a.alert_id, a.rule, a.headline, a.key, a.category, a.district || "", owner(a), ...a.departments].join(" ").toLowerCase();
     if (!hay.includes(f.text)) return false;
   }
   return true;
@@ -242,7 +318,22 @@ function fillFilterOptions() {
     for (const v of [...values].sort()) if (!have.has(v)) select.append(el("option", { value: v }, v));
     select.value = current;
   }
+  const have = new Set([...$("dept-options").options].map((o) => o.value));
+  for (const d of [...departments].sort()) if (!have.has(d)) $("dept-options").append(el("option", { value: d }));
 }
+
+const SORTS = {
+  severity: (x, y) =>
+    Number(y.needs_acknowledgement) - Number(x.needs_acknowledgement) ||
+    STATUS_RANK[x.alert.status] - STATUS_RANK[y.alert.status] ||
+    SEV_RANK[y.alert.severity] - SEV_RANK[x.alert.severity] ||
+    ageSeconds(x) - ageSeconds(y),
+  age: (x, y) => ageSeconds(x) - ageSeconds(y) || y.seq - x.seq,
+  district: (x, y) =>
+    (x.alert.district || "\uffff").localeCompare(y.alert.district || "\uffff") ||
+    SEV_RANK[y.alert.severity] - SEV_RANK[x.alert.severity] ||
+    ageSeconds(x) - ageSeconds(y),
+};
 
 function render(freshId) {
   const f = filters();
@@ -251,13 +342,10 @@ function render(freshId) {
   for (const item of state.alerts.values()) {
     const a = item.alert;
     if (a.status !== "resolved") counts[a.severity] += 1;
-    if (matches(a, f)) shown.push(item);
+    if (matches(item, f)) shown.push(item);
   }
   for (const s of SEVERITIES) $(`count-${s}`).textContent = counts[s];
-  shown.sort((x, y) =>
-    STATUS_RANK[x.alert.status] - STATUS_RANK[y.alert.status] ||
-    SEV_RANK[y.alert.severity] - SEV_RANK[x.alert.severity] ||
-    y.seq - x.seq);
+  shown.sort(SORTS[f.sort] || SORTS.severity);
   state.order = shown.map((i) => i.alert.alert_id);
   const board = $("board");
   board.replaceChildren(...shown.map((item) => row(item, item.alert.alert_id === freshId)));
@@ -265,31 +353,37 @@ function render(freshId) {
   if (state.selected && !state.order.includes(state.selected) && !state.alerts.has(state.selected)) state.selected = null;
   if (!state.selected && state.order.length) select(state.order[0], false);
   markSelected();
+  renderAlarm();
 }
 
 function row(item, fresh) {
   const a = item.alert;
+  const unseen = item.needs_acknowledgement;
   const li = el("li", {
     id: `alert-${a.alert_id}`,
     role: "option",
-    class: `${a.severity}${fresh ? " fresh" : ""}`,
+    class: `${a.severity}${fresh ? " fresh" : ""}${unseen ? " unseen" : ""}`,
     "aria-selected": String(a.alert_id === state.selected),
-    dataset: { alertId: a.alert_id, status: a.status },
+    dataset: { alertId: a.alert_id, status: a.status, unseen: String(unseen) },
   },
-  el("span", { class: `sev sev-${a.severity}` }, a.severity),
-  el("span", { class: "headline" }, a.headline),
-  el("span", { class: `status status-${a.status}` }, a.status),
-  el("span", { class: "meta" }, [a.district ? `district ${a.district}` : null, a.departments.join(", ") || null, ago(a.last_event_time)].filter(Boolean).join(" · ")));
+  el("span", { class: `sev sev-${a.severity}` }, sevName(a.severity)),
+  el("span", { class: "headline" }, a.headline,
+    el("span", { class: "meta" }, a.departments.join(", "))),
+  el("span", { class: "district" }, a.district || "—"),
+  el("span", { class: "owner" }, owner(a) || "—"),
+  el("span", { class: "age" }, ago(ageSeconds(item))),
+  el("span", { class: `status status-${a.status}` }, statusName(a.status),
+    unseen && a.status === "resolved" ? el("span", { class: "unseen-note" }, t("board.unseenResolved")) : null));
   li.addEventListener("click", () => select(a.alert_id, true));
   return li;
 }
 
-function ago(iso) {
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (s < 60) return `${Math.round(s)} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
+function ago(s) {
+  if (s < 5) return t("age.justNow");
+  if (s < 60) return t("age.s", { n: Math.round(s) });
+  if (s < 3600) return t("age.min", { n: Math.round(s / 60) });
+  if (s < 86400) return t("age.h", { n: Math.round(s / 3600) });
+  return t("age.d", { n: Math.round(s / 86400) });
 }
 
 function markSelected() {
@@ -298,9 +392,7 @@ function markSelected() {
     li.setAttribute("aria-selected", String(on));
     if (on) $("board").setAttribute("aria-activedescendant", li.id);
   }
-  for (const cell of document.querySelectorAll(".alert-cell")) {
-    cell.classList.toggle("selected", (cell.dataset.alerts || "").split(" ").includes(state.selected));
-  }
+  highlightOnMap();
 }
 
 function select(id, scroll) {
@@ -320,6 +412,55 @@ function move(step) {
   select(state.order[next], true);
 }
 
+// --- the alarm ------------------------------------------------------------------------------
+
+function unseenItems() {
+  return [...state.alerts.values()].filter((i) => i.needs_acknowledgement);
+}
+
+/** A banner and a looping sound while any Extreme or Severe alert waits for a person. */
+function renderAlarm() {
+  const unseen = $("main").hidden ? [] : unseenItems();
+  const banner = $("alarm");
+  const sound = $("alarm-sound");
+  banner.hidden = unseen.length === 0;
+  banner.dataset.count = String(unseen.length);
+  $("alarm-text").textContent = t("alarm.text", { n: unseen.length });
+  $("alarm-mute").textContent = state.muted ? t("alarm.unmute") : t("alarm.mute");
+  $("alarm-mute").setAttribute("aria-pressed", String(state.muted));
+  if (!unseen.length || state.muted) {
+    sound.pause();
+    banner.dataset.sound = state.muted && unseen.length ? "muted" : "off";
+    return;
+  }
+  if (sound.paused) {
+    sound.play().then(
+      () => { banner.dataset.sound = "playing"; },
+      () => {
+        banner.dataset.sound = "blocked"; // autoplay refused until a click: say so
+        $("alarm-mute").textContent = t("alarm.blocked");
+      },
+    );
+  }
+}
+
+function toggleMute() {
+  if ($("alarm").dataset.sound === "blocked") {
+    state.muted = false;
+  } else {
+    state.muted = !state.muted;
+  }
+  localStorage.setItem("onenet.muted", state.muted ? "1" : "0");
+  renderAlarm();
+}
+
+function nextUnseen() {
+  const ids = state.order.filter((id) => (state.alerts.get(id) || {}).needs_acknowledgement);
+  if (!ids.length) return;
+  const i = ids.indexOf(state.selected);
+  select(ids[(i + 1) % ids.length], true);
+}
+
 // --- detail ---------------------------------------------------------------------------------
 
 async function loadDetail(id) {
@@ -327,7 +468,7 @@ async function loadDetail(id) {
   try {
     detail = await api(`/api/alerts/${encodeURIComponent(id)}`);
   } catch (e) {
-    if (!(e instanceof Unauthorized)) $("detail").replaceChildren(el("p", { class: "empty" }, "This alert is not available."));
+    if (!(e instanceof Unauthorized)) $("detail").replaceChildren(el("p", { class: "empty" }, t("detail.unavailable")));
     return;
   }
   if (state.selected !== id) return;
@@ -341,50 +482,64 @@ function fmt(iso) {
   return d.toLocaleString("sv-SE", { hour12: false }); // 2026-05-01 14:03:00, local time
 }
 
+function canAcknowledge(item) {
+  return Boolean(state.me && state.me.can_act && item && (item.alert.status === "firing" || item.needs_acknowledgement));
+}
+
+function button(id, key, shortcut, enabled, action) {
+  const b = el("button", { type: "button", id, "aria-keyshortcuts": shortcut }, t(key));
+  b.disabled = !enabled;
+  b.addEventListener("click", action);
+  return b;
+}
+
 function renderDetail(detail) {
+  const item = state.alerts.get(detail.item.alert.alert_id) || detail.item;
   const a = detail.item.alert;
   const lc = a.lifecycle || {};
-  const canAct = state.me && state.me.can_act;
-  const ack = el("button", { type: "button", id: "btn-ack", "aria-keyshortcuts": "a" }, "Acknowledge (a)");
-  ack.disabled = !canAct || a.status !== "firing";
-  ack.addEventListener("click", () => acknowledge(a.alert_id));
-  const res = el("button", { type: "button", id: "btn-resolve", "aria-keyshortcuts": "r" }, "Resolve (r)");
-  res.disabled = !canAct || a.status === "resolved";
-  res.addEventListener("click", () => resolve(a.alert_id));
-  const capLink = el("a", { href: `/api/alerts/${encodeURIComponent(a.alert_id)}/cap`, target: "_blank", rel: "noopener" }, "CAP 1.2 XML");
+  const canAct = Boolean(state.me && state.me.can_act);
+  const open = a.status !== "resolved";
+  const capLink = el("a", { href: `/api/alerts/${encodeURIComponent(a.alert_id)}/cap`, target: "_blank", rel: "noopener" }, t("detail.cap"));
+  const by = (who) => t("detail.by", { who });
 
   const facts = [
-    ["Status", a.status],
-    ["Rule", a.rule],
-    ["Category", a.category],
-    ["Key", a.key],
-    ["District", a.district || "—"],
-    ["Departments", a.departments.join(", ") || "—"],
-    ["First event", fmt(a.first_event_time)],
-    ["Last event", fmt(a.last_event_time)],
-    ["Acknowledged", lc.acknowledged_by ? `${lc.acknowledged_by}, ${fmt(lc.acknowledged_at)}` : "—"],
-    ["Resolved", lc.resolved_by ? `${lc.resolved_by}, ${fmt(lc.resolved_at)}${lc.resolution_note ? ` — ${lc.resolution_note}` : ""}` : "—"],
-    ["Assigned to", lc.assigned_to || "—"],
-    ["Alert id", a.alert_id],
+    ["detail.status", statusName(a.status) + (item.needs_acknowledgement && !open ? ` — ${t("board.unseenResolved")}` : "")],
+    ["detail.rule", a.rule],
+    ["detail.category", a.category],
+    ["detail.key", a.key],
+    ["detail.district", a.district || "—"],
+    ["detail.departments", a.departments.join(", ") || "—"],
+    ["detail.firstEvent", fmt(a.first_event_time)],
+    ["detail.lastEvent", fmt(a.last_event_time)],
+    ["detail.firstSeen", fmt(item.first_seen_at)],
+    ["detail.acknowledged", lc.acknowledged_by ? `${lc.acknowledged_by}, ${fmt(lc.acknowledged_at)}` : "—"],
+    ["detail.resolved", lc.resolved_by ? `${lc.resolved_by}, ${fmt(lc.resolved_at)}${lc.resolution_note ? ` — ${lc.resolution_note}` : ""}` : "—"],
+    ["detail.assigned", lc.assigned_to || "—"],
+    ["detail.alertId", a.alert_id],
   ];
   const dl = el("dl", {});
-  for (const [k, v] of facts) dl.append(el("dt", {}, k), el("dd", {}, v));
+  for (const [k, v] of facts) dl.append(el("dt", {}, t(k)), el("dd", {}, v));
 
   // the timeline: evidence events, then what people did (comments, acknowledgement, resolution)
   const moments = detail.evidence.map((e) => ({ t: e.time, kind: e.type.replace(/^city\./, ""), text: summary(e), person: false }));
-  if (lc.acknowledged_at) moments.push({ t: lc.acknowledged_at, kind: "acknowledged", text: `by ${lc.acknowledged_by}`, person: true });
-  if (lc.resolved_at) moments.push({ t: lc.resolved_at, kind: "resolved", text: `by ${lc.resolved_by}${lc.resolution_note ? `: ${lc.resolution_note}` : ""}`, person: true });
-  for (const c of lc.comments || []) moments.push({ t: c.at, kind: "comment", text: `${c.actor}: ${c.text}`, person: true });
+  if (lc.acknowledged_at) moments.push({ t: lc.acknowledged_at, kind: t("kind.acknowledged"), text: by(lc.acknowledged_by), person: true });
+  if (lc.resolved_at) moments.push({ t: lc.resolved_at, kind: t("kind.resolved"), text: `${by(lc.resolved_by)}${lc.resolution_note ? `: ${lc.resolution_note}` : ""}`, person: true });
+  for (const c of lc.comments || []) moments.push({ t: c.at, kind: t("kind.comment"), text: `${c.actor}: ${c.text}`, person: true });
   moments.sort((x, y) => Date.parse(x.t) - Date.parse(y.t));
-  const timeline = el("ol", { class: "timeline", "aria-label": "Evidence timeline" },
+  const timeline = el("ol", { class: "timeline", "aria-label": t("detail.timelineLabel") },
     ...moments.map((m) => el("li", { class: m.person ? "person" : "" }, el("time", { datetime: m.t }, fmt(m.t)), el("span", { class: "kind" }, m.kind), m.text)));
-  const missing = detail.missing_evidence.length ? el("p", { class: "empty" }, `${detail.missing_evidence.length} evidence event(s) not held by the view.`) : null;
+  const missing = detail.missing_evidence.length ? el("p", { class: "empty" }, t("detail.missing", { n: detail.missing_evidence.length })) : null;
 
   $("detail").replaceChildren(...[
-    el("h2", { class: `sev-${a.severity}` }, `${a.severity} · ${a.headline}`),
-    el("div", { class: "actions" }, ack, res, capLink),
+    el("h2", { class: `sev-${a.severity}` }, `${sevName(a.severity)} · ${a.headline}`),
+    el("div", { class: "actions" },
+      button("btn-ack", "detail.acknowledge", "a", canAcknowledge(item), () => acknowledge(a.alert_id)),
+      button("btn-resolve", "detail.resolve", "r", canAct && open, () => resolve(a.alert_id)),
+      button("btn-comment", "detail.comment", "c", canAct, () => comment(a.alert_id)),
+      button("btn-assign", "detail.assign", "g", canAct && open, () => assign(a.alert_id)),
+      capLink),
     dl,
-    el("h2", {}, "Timeline"),
+    el("h2", {}, t("detail.timeline")),
     timeline,
     missing,
   ].filter(Boolean));
@@ -402,47 +557,80 @@ function summary(e) {
 // --- actions --------------------------------------------------------------------------------
 
 function toast(text, error) {
-  const t = $("toast");
-  t.textContent = text;
-  t.classList.toggle("error", Boolean(error));
-  t.hidden = false;
+  const box = $("toast");
+  box.textContent = text;
+  box.classList.toggle("error", Boolean(error));
+  box.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
 }
 
-async function acknowledge(id) {
-  const item = state.alerts.get(id);
-  if (!item || !state.me.can_act || item.alert.status !== "firing") return;
+async function send(id, action, body, okKey, failKey) {
   try {
-    await api(`/api/alerts/${encodeURIComponent(id)}/acknowledge`, { method: "POST", body: {} });
-    toast("Acknowledgement sent.");
+    await api(`/api/alerts/${encodeURIComponent(id)}/${action}`, { method: "POST", body });
+    toast(t(okKey));
   } catch (e) {
-    if (!(e instanceof Unauthorized)) toast(`Not acknowledged: ${e.message}`, true);
+    if (!(e instanceof Unauthorized)) toast(t(failKey, { error: e.message }), true);
   }
+}
+
+function acknowledge(id) {
+  if (!canAcknowledge(state.alerts.get(id))) return;
+  send(id, "acknowledge", {}, "toast.ackSent", "toast.ackFailed");
+}
+
+/** The note dialog serves resolve (a note is required) and comment. */
+function askNote(id, mode) {
+  const dialog = $("note-dialog");
+  $("note-text").value = "";
+  dialog.dataset.alertId = id;
+  dialog.dataset.mode = mode;
+  $("note-title").textContent = t(`note.${mode}Title`);
+  $("note-label").textContent = t(`note.${mode}Label`);
+  $("note-ok").textContent = t(`note.${mode}Ok`);
+  dialog.showModal();
+  $("note-text").focus();
 }
 
 function resolve(id) {
   const item = state.alerts.get(id);
   if (!item || !state.me.can_act || item.alert.status === "resolved") return;
-  const dialog = $("note-dialog");
-  $("note-text").value = "";
-  dialog.dataset.alertId = id;
-  dialog.showModal();
-  $("note-text").focus();
+  askNote(id, "resolve");
 }
 
-async function submitResolve(event) {
+function comment(id) {
+  if (!state.alerts.get(id) || !state.me.can_act) return;
+  askNote(id, "comment");
+}
+
+function submitNote(event) {
   event.preventDefault();
   const dialog = $("note-dialog");
-  const note = $("note-text").value.trim();
-  if (!note) return;
+  const text = $("note-text").value.trim();
+  if (!text) return;
   dialog.close();
-  try {
-    await api(`/api/alerts/${encodeURIComponent(dialog.dataset.alertId)}/resolve`, { method: "POST", body: { note } });
-    toast("Resolution sent.");
-  } catch (e) {
-    if (!(e instanceof Unauthorized)) toast(`Not resolved: ${e.message}`, true);
-  }
+  const id = dialog.dataset.alertId;
+  if (dialog.dataset.mode === "comment") send(id, "comment", { text }, "toast.commentSent", "toast.commentFailed");
+  else send(id, "resolve", { note: text }, "toast.resolveSent", "toast.resolveFailed");
+}
+
+function assign(id) {
+  const item = state.alerts.get(id);
+  if (!item || !state.me.can_act || item.alert.status === "resolved") return;
+  const dialog = $("assign-dialog");
+  $("assign-dept").value = "";
+  dialog.dataset.alertId = id;
+  dialog.showModal();
+  $("assign-dept").focus();
+}
+
+function submitAssign(event) {
+  event.preventDefault();
+  const input = $("assign-dept");
+  if (!input.reportValidity()) return;
+  const dialog = $("assign-dialog");
+  dialog.close();
+  send(dialog.dataset.alertId, "assign", { department: input.value.trim() }, "toast.assignSent", "toast.assignFailed");
 }
 
 // --- map ------------------------------------------------------------------------------------
@@ -453,16 +641,26 @@ function scheduleMap(delay) {
 }
 
 async function loadMap() {
-  const data = await api("/api/map");
-  drawMap(data);
+  state.mapData = await api("/api/map");
+  drawMap(state.mapData);
+}
+
+function mapSvg() {
+  let node = $("map").querySelector("svg");
+  if (!node) {
+    node = svg("svg", { role: "img", preserveAspectRatio: "xMidYMid meet" });
+    $("map").append(node);
+  }
+  node.setAttribute("aria-label", t("map.label"));
+  return node;
 }
 
 function drawMap(data) {
-  const map = $("map");
+  const map = mapSvg();
   const all = [...data.background, ...data.alerts];
   if (!all.length) {
     map.replaceChildren();
-    $("map-caption").textContent = "No locations yet.";
+    $("map-caption").textContent = t("map.none");
     return;
   }
   let south = 90, north = -90, west = 180, east = -180;
@@ -481,54 +679,51 @@ function drawMap(data) {
   const nodes = [];
   for (const c of data.background) {
     const i = c.district ? districts.indexOf(c.district) : -1;
-    const p = svg("polygon", { points: c.boundary.map(([a, b]) => px(a, b)).join(" "), class: "bg", fill: i < 0 ? "#161b22" : DISTRICT_FILL[i % DISTRICT_FILL.length] });
-    nodes.push(p);
+    nodes.push(svg("polygon", { points: c.boundary.map(([a, b]) => px(a, b)).join(" "), class: "bg", fill: i < 0 ? "#161b22" : DISTRICT_FILL[i % DISTRICT_FILL.length] }));
   }
-  const halos = [];
-  for (const c of data.alerts) {
-    // a ring around each alert cell: a 0.7 km hexagon alone is too small for a wall screen
-    let cx = 0, cy = 0;
-    for (const [lat, lon] of c.boundary) {
-      const [x, y] = px(lat, lon).split(",").map(Number);
-      cx += x / c.boundary.length; cy += y / c.boundary.length;
-    }
-    halos.push(svg("circle", { cx: cx.toFixed(1), cy: cy.toFixed(1), r: "34", class: `halo ${c.severity}` }));
-  }
-  nodes.push(...halos);
   for (const c of data.alerts) {
     const p = svg("polygon", { points: c.boundary.map(([a, b]) => px(a, b)).join(" "), class: `alert-cell ${c.severity}`, tabindex: "-1" });
     p.dataset.alerts = c.alert_ids.join(" ");
     const title = svg("title", {});
-    title.textContent = `${c.severity}: ${c.alert_ids.length} open alert(s)`;
+    title.textContent = sevName(c.severity);
     p.append(title);
     p.addEventListener("click", () => select(c.alert_ids[0], true));
     nodes.push(p);
   }
   for (const d of data.districts) {
     const [x, y] = px(d.lat, d.lon).split(",");
-    const t = svg("text", { x, y, "text-anchor": "middle" });
-    t.textContent = d.district;
-    nodes.push(t);
+    const label = svg("text", { x, y, "text-anchor": "middle" });
+    label.textContent = d.district;
+    nodes.push(label);
   }
   map.replaceChildren(...nodes);
-  $("map-caption").textContent = `${data.alerts.length} cell(s) with open alerts · H3 resolution ${data.resolution} · ${districts.length} district(s)`;
-  markSelected();
+  $("map-caption").textContent = t("map.caption", { n: data.alerts.length, d: districts.length });
+  highlightOnMap();
+}
+
+function highlightOnMap() {
+  for (const cell of document.querySelectorAll(".alert-cell")) {
+    cell.classList.toggle("selected", (cell.dataset.alerts || "").split(" ").includes(state.selected));
+  }
 }
 
 // --- red/black list -------------------------------------------------------------------------
 
 async function loadRanking() {
-  let r;
   try {
-    r = await api("/api/departments/ranking?size=3");
+    state.ranking = await api("/api/departments/ranking?size=3");
   } catch (e) {
     return;
   }
-  $("rank-window").textContent = `SLA ${r.deadline_hours} h, last ${r.window_days} days`;
+  renderRanking(state.ranking);
+}
+
+function renderRanking(r) {
+  $("rank-window").textContent = t("rank.window", { h: r.deadline_hours, d: r.window_days, t: Math.round((r.target ?? 0) * 100) });
   const line = (s) => el("li", {}, s.department, el("span", { class: "pct" }, `${(s.compliance * 100).toFixed(1)} %`),
     el("span", { class: "sub" }, ` ${s.closed_on_time}/${s.closed_on_time + s.closed_late + s.open_overdue}`));
-  $("red-list").replaceChildren(...(r.red.length ? r.red.map(line) : [el("li", { class: "empty" }, "No judged requests yet.")]));
-  $("black-list").replaceChildren(...(r.black.length ? r.black.map(line) : [el("li", { class: "empty" }, "—")]));
+  $("red-list").replaceChildren(...(r.red.length ? r.red.map(line) : [el("li", { class: "empty" }, t("rank.noRed"))]));
+  $("black-list").replaceChildren(...(r.black.length ? r.black.map(line) : [el("li", { class: "empty" }, t("rank.noBlack"))]));
 }
 
 // --- keyboard -------------------------------------------------------------------------------
@@ -541,11 +736,17 @@ function onKey(e) {
     return;
   }
   if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if ($("main").hidden) return;
   switch (e.key) {
     case "j": case "ArrowDown": move(1); break;
     case "k": case "ArrowUp": move(-1); break;
     case "a": if (state.selected) acknowledge(state.selected); break;
     case "r": if (state.selected) resolve(state.selected); break;
+    case "c": if (state.selected) comment(state.selected); break;
+    case "g": if (state.selected) assign(state.selected); break;
+    case "n": nextUnseen(); break;
+    case "m": toggleMute(); break;
+    case "L": switchLanguage(state.lang === "en" ? "zh-CN" : "en"); break;
     case "/": $("f-text").focus(); break;
     case "Escape": $("f-text").value = ""; render(); break;
     default: return;
@@ -555,10 +756,19 @@ function onKey(e) {
 
 // --- wiring ---------------------------------------------------------------------------------
 
-document.addEventListener("DOMContentLoaded", () => {
+async function loadCatalogue() {
+  try {
+    const response = await fetch("/static/i18n.json", { credentials: "same-origin" });
+    state.catalogue = await response.json();
+  } catch (e) {
+    state.catalogue = {}; // keys show through; the page still works
+  }
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
   $("signin-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
-  $("note-form").addEventListener("submit", submitResolve);
+  $("note-form").addEventListener("submit", submitNote);
   $("note-cancel").addEventListener("click", () => $("note-dialog").close());
   $("note-text").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { // Enter sends, Shift+Enter breaks the line
@@ -566,11 +776,18 @@ document.addEventListener("DOMContentLoaded", () => {
       $("note-form").requestSubmit();
     }
   });
+  $("assign-form").addEventListener("submit", submitAssign);
+  $("assign-cancel").addEventListener("click", () => $("assign-dialog").close());
   $("signin").addEventListener("cancel", (e) => e.preventDefault()); // signing in is not optional
-  for (const id of ["f-status", "f-district", "f-department"]) $(id).addEventListener("change", () => render());
+  for (const id of ["f-status", "f-district", "f-department", "f-range", "f-sort"]) $(id).addEventListener("change", () => render());
   $("f-text").addEventListener("input", () => render());
   $("filters").addEventListener("submit", (e) => e.preventDefault());
+  $("lang").addEventListener("change", () => switchLanguage($("lang").value));
+  $("alarm-mute").addEventListener("click", toggleMute);
+  $("alarm-next").addEventListener("click", nextUnseen);
   document.addEventListener("keydown", onKey);
   setInterval(() => { if (!$("main").hidden) render(); }, 15000); // refresh "n min ago"
+  await loadCatalogue();
+  applyLanguage(chooseLanguage());
   start();
 });
