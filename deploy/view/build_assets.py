@@ -87,8 +87,9 @@ def districts_geojson(path: Path, tolerance: float) -> int:
     features = []
     for code, (zh, en) in DALIAN.items():
         src = json.loads((root / AMAP / f"{code}.geojson").read_text(encoding="utf-8"))
-        for feat in src["features"]:
-            geom = feat["geometry"]
+        # each file is one bare geometry (or, in other releases, a FeatureCollection)
+        geoms = [f["geometry"] for f in src["features"]] if "features" in src else [src]
+        for geom in geoms:
             polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
             simple = []
             for poly in polys:

@@ -1,31 +1,48 @@
 """A small, lively city for the browser tests and the documentation's screenshots: events
-spread over six districts (the map's background), alerts of every rule with their evidence,
-and hotline requests that give the red/black list something to rank."""
+spread over Dalian's central districts (the map's background), alerts of every rule with
+their evidence, and hotline requests that give the red/black list something to rank.
+Districts are looked up in the boundary file the view ships."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from hub.alerts.model import Alert, GeoPoint, Severity
 from tests.view.support import Hub, service_event
 
-CENTRE = (31.23, 121.47)
-DISTRICTS = [
-    ("310101", "Old City"),
-    ("310102", "Riverside"),
-    ("310103", "Harbour"),
-    ("310104", "North Gate"),
-    ("310105", "Science Park"),
-    ("310106", "East Bank"),
-]
+CENTRE = (38.915, 121.62)
+BOUNDARIES = Path(__file__).resolve().parents[2] / "hub/view/static/map/districts.geojson"
 
 
-def district_at(lat: float, lon: float) -> str:
-    row = 0 if lat < CENTRE[0] else 1
-    col = min(2, max(0, int((lon - (CENTRE[1] - 0.08)) / (0.16 / 3))))
-    return DISTRICTS[row * 3 + col][0]
+@cache
+def _districts() -> list[tuple[str, list[list[list[float]]]]]:
+    doc = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
+    return [
+        (f["properties"]["code"], poly)
+        for f in doc["features"]
+        for poly in f["geometry"]["coordinates"]
+    ]
+
+
+def _inside(lat: float, lon: float, ring: list[list[float]]) -> bool:
+    hit = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[-1:] + ring[:-1], strict=True):
+        if (y1 > lat) != (y2 > lat) and lon < (x2 - x1) * (lat - y1) / (y2 - y1) + x1:
+            hit = not hit
+    return hit
+
+
+def district_at(lat: float, lon: float) -> str | None:
+    """The district code at a point, or None at sea."""
+    for code, (outer, *holes) in _districts():
+        if _inside(lat, lon, outer) and not any(_inside(lat, lon, h) for h in holes):
+            return code
+    return None
 
 
 def _t(at: datetime) -> str:
@@ -57,6 +74,9 @@ def seed_city(hub: Hub, seed: int = 7) -> list[str]:
         lon = CENTRE[1] - 0.078
         while lon < CENTRE[1] + 0.078:
             n += 1
+            if district_at(lat, lon) is None:  # at sea
+                lon += 0.011
+                continue
             hub.publish_event(
                 "security",
                 _event(
@@ -119,7 +139,7 @@ def seed_city(hub: Hub, seed: int = 7) -> list[str]:
             {"site_id": site, "sensor_id": f"{site}-S{i[-1]}", "h2_ppm": ppm},
         )
 
-    p1 = (31.2105, 121.4112)
+    p1 = (38.95, 121.57)
     t1 = now - timedelta(minutes=4)
     alert(
         "a7f3c2e19b40",
@@ -136,7 +156,7 @@ def seed_city(hub: Hub, seed: int = 7) -> list[str]:
         ],
         4,
     )
-    p2 = (31.2455, 121.4695)
+    p2 = (38.915, 121.645)
     t2 = now - timedelta(minutes=9)
     alert(
         "c41d08aa5e21",
@@ -166,7 +186,7 @@ def seed_city(hub: Hub, seed: int = 7) -> list[str]:
         ],
         9,
     )
-    p3 = (31.2012, 121.5251)
+    p3 = (38.93, 121.66)
     t3 = now - timedelta(minutes=16)
     alert(
         "e9b2770c13d4",
@@ -190,7 +210,7 @@ def seed_city(hub: Hub, seed: int = 7) -> list[str]:
         ],
         16,
     )
-    p4 = (31.2601, 121.5004)
+    p4 = (38.96, 121.62)
     t4 = now - timedelta(hours=30)
     alert(
         "5d60e2f4a871",
@@ -216,14 +236,14 @@ def seed_city(hub: Hub, seed: int = 7) -> list[str]:
         ],
         60 * 30,
     )
-    p5 = (31.2688, 121.4102)
+    p5 = (38.90, 121.58)
     alert(
         "0b8e41f5c9a2",
         "service-hotspot",
         Severity.MODERATE,
         "Infra",
-        "6 street-lighting requests in North Gate within 24 h",
-        "310104/lighting",
+        "6 street-lighting requests in Shahekou within 24 h",
+        "210204/lighting",
         p5,
         ["urban-management"],
         [],
@@ -240,9 +260,9 @@ def seed_city(hub: Hub, seed: int = 7) -> list[str]:
         ["water"],
         [],
         60 * 73,
-        district="310106",
+        district="210203",
     )
-    p7 = (31.2311, 121.4420)
+    p7 = (38.915, 121.61)
     alert(
         "3fa2b6d8e004",
         "hydrogen-leak",

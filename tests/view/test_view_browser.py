@@ -107,7 +107,7 @@ def test_live_alert_acknowledged_and_resolved_seen_by_a_second_session(
 ) -> None:
     ops_ctx, ops = signed_in(browser, view, "operator")
     dept_ctx, dept = signed_in(browser, view, "safety")
-    expect(ops.locator("#map polygon.alert-cell").first).to_be_visible()
+    expect(ops.locator("#map .alert-marker, #map .alert-cluster").first).to_be_visible()
     expect(ops.locator("#red-list li").first).to_contain_text("%")
     shot(ops, "board-operator")
 
@@ -117,7 +117,7 @@ def test_live_alert_acknowledged_and_resolved_seen_by_a_second_session(
         departments=["safety"],
         severity=Severity.EXTREME,
         headline="Hydrogen leak at station H2-01 (11800 ppm)",
-        location=(31.2155, 121.4370),
+        location=(38.95, 121.58),
     )
     started = time.monotonic()
     hub.publish_alert(alert)
@@ -181,9 +181,10 @@ def test_keyboard_filters_and_connection_indicator(browser: Browser, view: Runni
     page.keyboard.type("Harbour ferry")
     expect(page.locator("#board li")).to_have_count(1)
     page.keyboard.press("Escape")
-    page.select_option("#f-district", "310101")
+    page.select_option("#f-district", "210202")
     for li in page.locator("#board li").all():
-        assert "310101" in li.inner_text()
+        assert li.locator(".district").get_attribute("data-code") == "210202"
+        assert li.locator(".district").inner_text() == "Zhongshan"
     page.select_option("#f-district", "")
     expect(page.locator("#conn-dot")).to_have_attribute("data-state", "green")
     context.close()
@@ -284,8 +285,9 @@ def test_language_follows_the_browser_and_switches(browser: Browser, view: Runni
 def test_sort_time_range_comment_and_assign(browser: Browser, view: RunningView, hub: Hub) -> None:
     context, page = signed_in(browser, view, "operator")
     page.select_option("#f-sort", "district")
-    districts = [d.inner_text() for d in page.locator("#board li .district").all()]
-    assert districts == sorted(districts), districts
+    # by administrative code (the city's own order), unknown districts last
+    codes = [d.get_attribute("data-code") or "~" for d in page.locator("#board .district").all()]
+    assert codes == sorted(codes), codes
     page.select_option("#f-sort", "age")
     fresh = make_alert("fresh-1", departments=["water"], severity=Severity.MINOR)
     hub.publish_alert(fresh)
@@ -307,4 +309,43 @@ def test_sort_time_range_comment_and_assign(browser: Browser, view: RunningView,
     page.press("#assign-dept", "Enter")
     expect(row(page, "fresh-1").locator(".owner")).to_have_text("gas")
     shot(page, "comment-assign")
+    context.close()
+
+
+DISTRICT_NAME = {"en-US": "Jinzhou", "zh-CN": "金州区"}
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_the_map_shows_district_boundaries_and_the_alert_s_marker(
+    browser: Browser, view: RunningView, hub: Hub, locale: str
+) -> None:
+    context, page = signed_in(browser, view, "operator", locale)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    # all ten of Dalian's districts and counties, named in the page's language
+    expect(page.locator("#map path.district")).to_have_count(10)
+    expect(page.locator("#map-legend")).to_be_visible()
+    expect(page.locator(".leaflet-control-scale-line")).to_contain_text("m")
+
+    leak = make_alert(
+        f"map-{locale}",
+        departments=["safety"],
+        severity=Severity.SEVERE,
+        headline="Hydrogen leak at Jinzhou H2 station 3",
+        district="210213",
+        location=(39.10, 121.72) if locale == "en-US" else (39.10, 121.76),
+    )
+    hub.publish_alert(leak)
+    row(page, leak.alert_id).click()
+    marker = page.locator(f'#map .alert-marker[data-alert-id="{leak.alert_id}"]')
+    expect(marker).to_be_visible()
+    expect(marker).to_have_class(re.compile(r"\bselected\b"))
+    expect(page.locator("#map .selected-ring")).to_have_count(1)
+    # the map brought the selected alert into view, inside its district's named boundary
+    expect(page.locator("#map path.d-210213")).to_be_visible()
+    expect(page.locator(".district-label", has_text=DISTRICT_NAME[locale])).to_be_visible()
+    expect(row(page, leak.alert_id).locator(".district")).to_have_text(DISTRICT_NAME[locale])
+    shot(page, f"map-{locale}")
+    # nothing came from outside the view
+    assert all(u.startswith(view.url) for u in requests), [u for u in requests if view.url not in u]
     context.close()

@@ -6,7 +6,6 @@
 const SEVERITIES = ["Extreme", "Severe", "Moderate", "Minor"];
 const SEV_RANK = { Extreme: 4, Severe: 3, Moderate: 2, Minor: 1 };
 const STATUS_RANK = { firing: 0, acknowledged: 1, resolved: 2 };
-const DISTRICT_FILL = ["#1d2b3a", "#22313f", "#1b3030", "#2a2538", "#2f2a1e", "#1e2f24", "#30222a", "#23283a"];
 const STALE_MS = 25000; // no message (heartbeats every 10 s) for this long: the link is suspect
 const LANGS = ["zh-CN", "en"];
 
@@ -26,7 +25,8 @@ const state = {
   conn: ["red", "conn.disconnected"],
   muted: localStorage.getItem("onenet.muted") === "1",
   ranking: null,
-  mapData: null,
+  map: null,
+  districtNames: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -65,7 +65,8 @@ function applyLanguage(lang) {
     render();
     if (state.detail) renderDetail(state.detail);
     if (state.ranking) renderRanking(state.ranking);
-    if (state.mapData) drawMap(state.mapData);
+    labelDistricts();
+    drawMarkers();
   }
   renderAlarm();
 }
@@ -90,12 +91,6 @@ function el(tag, attrs, ...children) {
     if (c === null || c === undefined) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
-  return node;
-}
-
-function svg(tag, attrs) {
-  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
   return node;
 }
 
@@ -163,7 +158,8 @@ async function signIn(event) {
     $("signin").close();
     await start();
   } catch (e) {
-    $("signin-error").textContent = t("signin.unreachable", { error: e.message });
+    console.error(e);
+    $("signin-error").textContent = t("signin.unreachable", { error: e.message || e });
   }
 }
 
@@ -191,6 +187,7 @@ async function start() {
   $("who-name").textContent = `${state.me.name} (${state.me.role})`;
   $("sign-out").hidden = false;
   $("main").hidden = false;
+  await initMap();
   await reload();
   loadRanking();
   clearInterval(state.rankTimer);
@@ -315,7 +312,7 @@ function fillFilterOptions() {
     const select = $(id);
     const current = select.value;
     const have = new Set([...select.options].map((o) => o.value));
-    for (const v of [...values].sort()) if (!have.has(v)) select.append(el("option", { value: v }, v));
+    for (const v of [...values].sort()) if (!have.has(v)) select.append(el("option", { value: v }, id === "f-district" ? districtName(v) : v));
     select.value = current;
   }
   const have = new Set([...$("dept-options").options].map((o) => o.value));
@@ -369,7 +366,7 @@ function row(item, fresh) {
   el("span", { class: `sev sev-${a.severity}` }, sevName(a.severity)),
   el("span", { class: "headline" }, a.headline,
     el("span", { class: "meta" }, a.departments.join(", "))),
-  el("span", { class: "district" }, a.district || "—"),
+  el("span", { class: "district", dataset: { code: a.district || "" } }, districtName(a.district)),
   el("span", { class: "owner" }, owner(a) || "—"),
   el("span", { class: "age" }, ago(ageSeconds(item))),
   el("span", { class: `status status-${a.status}` }, statusName(a.status),
@@ -507,7 +504,7 @@ function renderDetail(detail) {
     ["detail.rule", a.rule],
     ["detail.category", a.category],
     ["detail.key", a.key],
-    ["detail.district", a.district || "—"],
+    ["detail.district", a.district ? `${districtName(a.district)} (${a.district})` : "—"],
     ["detail.departments", a.departments.join(", ") || "—"],
     ["detail.firstEvent", fmt(a.first_event_time)],
     ["detail.lastEvent", fmt(a.last_event_time)],
@@ -634,76 +631,148 @@ function submitAssign(event) {
 }
 
 // --- map ------------------------------------------------------------------------------------
+// Leaflet (vendored) with no tile layer: the basemap is the city's district boundaries, shipped
+// by the view as GeoJSON. Alerts are markers (clustered when dense); the selected one is ringed.
+
+const SEV_COLOUR = { Extreme: "#ff4d4f", Severe: "#ff8c1a", Moderate: "#f5d90a", Minor: "#3fb5ff" };
+const DISTRICT_COLOURS = ["#24415e", "#2b4a3a", "#4a3b5e", "#5a4526", "#23505a", "#4d2f3c", "#3d4a22", "#2f3a63", "#553322", "#2a4f4f"];
 
 function scheduleMap(delay) {
   clearTimeout(state.mapTimer);
-  state.mapTimer = setTimeout(() => loadMap().catch(() => {}), delay);
+  state.mapTimer = setTimeout(() => drawMarkers(), delay);
 }
 
-async function loadMap() {
-  state.mapData = await api("/api/map");
-  drawMap(state.mapData);
+/** District names from the boundary file: the board and the map show names, not codes. */
+function districtName(code) {
+  const d = state.districtNames && state.districtNames[code];
+  if (!d) return code || "—";
+  return state.lang === "en" ? d.en : d.zh;
 }
 
-function mapSvg() {
-  let node = $("map").querySelector("svg");
-  if (!node) {
-    node = svg("svg", { role: "img", preserveAspectRatio: "xMidYMid meet" });
-    $("map").append(node);
+async function initMap() {
+  if (state.map) return;
+  // no tile layer sets the zoom range, so the map does: city-wide to street level
+  const map = L.map("map", { zoomSnap: 0.25, minZoom: 7, maxZoom: 17, attributionControl: false, keyboard: false });
+  state.map = map;
+  map.createPane("districts").style.zIndex = 300;
+  L.control.scale({ metric: true, imperial: false, position: "bottomleft" }).addTo(map);
+  state.legend = L.control({ position: "bottomright" });
+  state.legend.onAdd = () => el("div", { class: "legend", id: "map-legend" });
+  state.legend.addTo(map);
+  state.clusters = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false, spiderfyOnMaxZoom: true,
+    iconCreateFunction: (cluster) => {
+      const worst = cluster.getAllChildMarkers().reduce((w, m) => (SEV_RANK[m.options.severity] > SEV_RANK[w] ? m.options.severity : w), "Minor");
+      return L.divIcon({ html: "", className: `alert-cluster ${worst}`, iconSize: [34, 34] });
+    } });
+  map.addLayer(state.clusters);
+  state.markers = new Map();
+  let geo = null;
+  try {
+    const response = await fetch("/static/map/districts.geojson", { credentials: "same-origin" });
+    geo = await response.json();
+  } catch (e) {
+    geo = null;
   }
-  node.setAttribute("aria-label", t("map.label"));
-  return node;
+  state.districtNames = {};
+  if (geo) {
+    geo.features.forEach((f, i) => {
+      state.districtNames[f.properties.code] = { zh: f.properties.name_zh, en: f.properties.name_en };
+      f.properties.colour = DISTRICT_COLOURS[i % DISTRICT_COLOURS.length];
+    });
+    state.districtLayer = L.geoJSON(geo, {
+      pane: "districts",
+      style: (f) => ({ className: `district d-${f.properties.code}`, color: "#8b9bb0", weight: 1.2, fillColor: f.properties.colour, fillOpacity: 0.55 }),
+      onEachFeature: (f, layer) => layer.bindTooltip("", { permanent: true, direction: "center", className: "district-label" }),
+    }).addTo(map);
+    map.fitBounds(state.districtLayer.getBounds(), { padding: [8, 8] });
+  } else {
+    map.setView([38.92, 121.63], 10);
+  }
+  labelDistricts();
+  drawMarkers();
 }
 
-function drawMap(data) {
-  const map = mapSvg();
-  const all = [...data.background, ...data.alerts];
-  if (!all.length) {
-    map.replaceChildren();
-    $("map-caption").textContent = t("map.none");
-    return;
+function labelDistricts() {
+  if (state.districtLayer) {
+    state.districtLayer.eachLayer((layer) => {
+      const code = layer.feature.properties.code;
+      layer.setTooltipContent(districtName(code));
+      // a label at the largest polygon's centre: islands and exclaves do not pull it out to sea
+      const parts = layer.getLayers ? layer.getLayers() : [layer];
+      let best = null, area = -1;
+      for (const poly of parts) {
+        const b = poly.getBounds();
+        const a = (b.getNorth() - b.getSouth()) * (b.getEast() - b.getWest());
+        if (a > area) { area = a; best = b; }
+      }
+      if (best && layer.getTooltip()) layer.getTooltip().setLatLng(best.getCenter());
+    });
   }
-  let south = 90, north = -90, west = 180, east = -180;
-  for (const c of all) for (const [lat, lon] of c.boundary) {
-    south = Math.min(south, lat); north = Math.max(north, lat);
-    west = Math.min(west, lon); east = Math.max(east, lon);
+  const legend = $("map-legend");
+  if (legend) {
+    legend.replaceChildren(el("strong", {}, t("map.legend")),
+      ...SEVERITIES.map((s) => el("div", {}, el("span", { class: `swatch dot ${s}` }), sevName(s))),
+      el("div", {}, el("span", { class: "swatch cluster" }), t("map.cluster")),
+      el("div", {}, el("span", { class: "swatch ring" }), t("map.selected")),
+      el("div", {}, el("span", { class: "swatch district" }), t("map.district")));
   }
-  // equirectangular projection around the city's mid latitude: fine at city scale
-  const k = Math.cos(((south + north) / 2) * Math.PI / 180);
-  const W = 1000;
-  const scale = W / Math.max((east - west) * k, 1e-6);
-  const H = Math.max(200, (north - south) * scale);
-  const px = (lat, lon) => `${((lon - west) * k * scale).toFixed(1)},${((north - lat) * scale).toFixed(1)}`;
-  map.setAttribute("viewBox", `-10 -10 ${W + 20} ${H + 20}`);
-  const districts = [...new Set(data.background.map((c) => c.district).filter(Boolean))].sort();
-  const nodes = [];
-  for (const c of data.background) {
-    const i = c.district ? districts.indexOf(c.district) : -1;
-    nodes.push(svg("polygon", { points: c.boundary.map(([a, b]) => px(a, b)).join(" "), class: "bg", fill: i < 0 ? "#161b22" : DISTRICT_FILL[i % DISTRICT_FILL.length] }));
+}
+
+/** One marker per alert on the open board (or needing a look), at its location. */
+function drawMarkers() {
+  if (!state.map) return;
+  const wanted = new Map();
+  for (const item of state.alerts.values()) {
+    const a = item.alert;
+    if (!a.location || (a.status === "resolved" && !item.needs_acknowledgement)) continue;
+    wanted.set(a.alert_id, item);
   }
-  for (const c of data.alerts) {
-    const p = svg("polygon", { points: c.boundary.map(([a, b]) => px(a, b)).join(" "), class: `alert-cell ${c.severity}`, tabindex: "-1" });
-    p.dataset.alerts = c.alert_ids.join(" ");
-    const title = svg("title", {});
-    title.textContent = sevName(c.severity);
-    p.append(title);
-    p.addEventListener("click", () => select(c.alert_ids[0], true));
-    nodes.push(p);
+  const stale = [];
+  for (const [id, m] of state.markers) {
+    const item = wanted.get(id);
+    if (!item || m.options.severity !== item.alert.severity) { stale.push(m); state.markers.delete(id); }
   }
-  for (const d of data.districts) {
-    const [x, y] = px(d.lat, d.lon).split(",");
-    const label = svg("text", { x, y, "text-anchor": "middle" });
-    label.textContent = d.district;
-    nodes.push(label);
+  state.clusters.removeLayers(stale);
+  const fresh = [];
+  for (const [id, item] of wanted) {
+    const a = item.alert;
+    if (state.markers.has(id)) {
+      state.markers.get(id).setTooltipContent(`${sevName(a.severity)} · ${a.headline}`);
+      continue;
+    }
+    const m = L.marker([a.location.lat, a.location.lon], {
+      severity: a.severity,
+      alertId: id,
+      keyboard: false,
+      icon: L.divIcon({ html: "", className: `alert-marker ${a.severity}`, iconSize: [22, 22] }),
+    });
+    m.bindTooltip(`${sevName(a.severity)} · ${a.headline}`);
+    m.on("add", () => { const e = m.getElement(); if (e) { e.dataset.alertId = id; e.classList.toggle("selected", id === state.selected); } });
+    m.on("click", () => select(id, true));
+    state.markers.set(id, m);
+    fresh.push(m);
   }
-  map.replaceChildren(...nodes);
-  $("map-caption").textContent = t("map.caption", { n: data.alerts.length, d: districts.length });
+  state.clusters.addLayers(fresh);
+  const districts = state.districtNames ? Object.keys(state.districtNames).length : 0;
+  $("map-caption").textContent = wanted.size || districts ? t("map.caption", { n: wanted.size, d: districts }) : t("map.none");
   highlightOnMap();
 }
 
 function highlightOnMap() {
-  for (const cell of document.querySelectorAll(".alert-cell")) {
-    cell.classList.toggle("selected", (cell.dataset.alerts || "").split(" ").includes(state.selected));
+  if (!state.map) return;
+  for (const [id, m] of state.markers) {
+    const e = m.getElement();
+    if (e) e.classList.toggle("selected", id === state.selected);
+  }
+  const m = state.markers.get(state.selected);
+  if (state.ring) { state.ring.remove(); state.ring = null; }
+  if (!m) return;
+  state.ring = L.circleMarker(m.getLatLng(), { radius: 20, className: "selected-ring", interactive: false }).addTo(state.map);
+  // a selected alert hidden in a cluster or off screen is brought into view, at street level
+  const visible = state.clusters.getVisibleParent(m) === m && state.map.getBounds().contains(m.getLatLng());
+  if (!visible && state.lastShown !== state.selected) {
+    state.lastShown = state.selected;
+    state.map.setView(m.getLatLng(), Math.max(state.map.getZoom(), 12), { animate: false });
   }
 }
 
