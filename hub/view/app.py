@@ -128,6 +128,7 @@ def create_app(
         evidence_capacity=settings.view_evidence_capacity,
         sla_window=timedelta(days=settings.view_sla_window_days),
         sla_deadline=timedelta(hours=settings.view_sla_deadline_hours),
+        sla_target=settings.view_sla_target_percent / 100,
         max_event_bytes=settings.max_event_bytes,
         time_range=settings.time_range,
         resolved_retention=timedelta(seconds=settings.resolved_retention_s),

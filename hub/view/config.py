@@ -30,6 +30,12 @@ class ViewSettings(Settings):
     )
     view_sla_window_days: float = Field(default=30.0, gt=0, le=366)
     view_sla_deadline_hours: float = Field(default=72.0, gt=0, le=24 * 60)
+    view_sla_target_percent: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        description="Red list at or above this compliance, black list below it.",
+    )
     view_evidence_capacity: int = Field(default=100_000, ge=100, le=5_000_000)
     view_ring_size: int = Field(default=10_000, ge=10, le=1_000_000)
     view_public_url: str | None = Field(

@@ -37,7 +37,7 @@ from hub.correlate.wakes import WakeIndex
 from hub.events import DEFAULT_TIME_RANGE, EventRejected, TimeRange, parse_record
 from hub.view.citymap import CityGrid
 from hub.view.evidence import EvidenceIndex, record_of
-from hub.view.sla import DEFAULT_DEADLINE, DEFAULT_WINDOW, SlaBook
+from hub.view.sla import DEFAULT_DEADLINE, DEFAULT_TARGET, DEFAULT_WINDOW, SlaBook
 
 Headers = Sequence[tuple[str, bytes | None]]
 DEFAULT_RING = 10_000
@@ -83,6 +83,7 @@ class ReadModel:
         evidence_capacity: int = 100_000,
         sla_window: timedelta = DEFAULT_WINDOW,
         sla_deadline: timedelta = DEFAULT_DEADLINE,
+        sla_target: float = DEFAULT_TARGET,
         max_event_bytes: int = 65536,
         time_range: TimeRange = DEFAULT_TIME_RANGE,
         resolved_retention: timedelta = DEFAULT_RETENTION,
@@ -92,7 +93,7 @@ class ReadModel:
         self.alerts: dict[str, Alert] = {}
         self.last_entry: dict[str, AppliedChange] = {}
         self.evidence = EvidenceIndex(evidence_capacity)
-        self.sla = SlaBook(window=sla_window, deadline=sla_deadline)
+        self.sla = SlaBook(window=sla_window, deadline=sla_deadline, target=sla_target)
         self.city = CityGrid()
         self.clock = clock
         self.max_event_bytes = max_event_bytes

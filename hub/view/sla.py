@@ -5,6 +5,10 @@ A service request is judged once it is closed, or once it has stayed open past t
 still open and younger than the deadline are pending: they count for nobody yet. The window
 selects requests by when they were opened, so a department's score moves as old requests
 leave it. "Now" is the wall clock, or the newest service event's time when that is ahead.
+
+The red list (红榜) holds the departments at or above the target compliance, the black list
+(黑榜) those below it, so a department at 100 % is never on the black list; each carries its
+trend against the window before (requests of two windows are kept for that).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from hub.events import Event, ServiceRequestClosed, ServiceRequestOpened
 
 DEFAULT_DEADLINE = timedelta(hours=72)
 DEFAULT_WINDOW = timedelta(days=30)
+DEFAULT_TARGET = 0.9
 MAX_TRACKED = 500_000
 
 
@@ -35,6 +40,8 @@ class DepartmentScore(BaseModel):
     closed_late: int
     open_overdue: int
     open_pending: int
+    previous: float | None = None  # compliance over the window before; None: nothing judged
+    trend: float | None = None  # compliance - previous, when both are known
 
 
 class Ranking(BaseModel):
@@ -42,6 +49,7 @@ class Ranking(BaseModel):
 
     window_days: float
     deadline_hours: float
+    target: float
     computed_at: datetime
     red: list[DepartmentScore]
     black: list[DepartmentScore]
@@ -55,7 +63,9 @@ class SlaBook:
         window: timedelta = DEFAULT_WINDOW,
         deadline: timedelta = DEFAULT_DEADLINE,
         max_tracked: int = MAX_TRACKED,
+        target: float = DEFAULT_TARGET,
     ) -> None:
+        self.target = target
         self.window = window
         self.deadline = deadline
         self.max_tracked = max_tracked
@@ -91,8 +101,8 @@ class SlaBook:
                 known.closed_at = event.event_time
 
     def prune(self, now: datetime) -> None:
-        """Forget requests opened before the window: they can no longer count."""
-        start = now - self.window
+        """Forget requests opened before the previous window: they can no longer count."""
+        start = now - 2 * self.window
         stale = [rid for rid, r in self._requests.items() if r.opened_at < start]
         for rid in stale:
             del self._requests[rid]
@@ -128,6 +138,11 @@ class SlaBook:
 
     def ranking(self, now: datetime, *, size: int = 3) -> Ranking:
         scores = self.scores(now)
+        before = {s.department: s.compliance for s in self.scores(now - self.window)}
+        for s in scores:
+            s.previous = before.get(s.department)
+            if s.compliance is not None and s.previous is not None:
+                s.trend = round(s.compliance - s.previous, 4)
         judged = [s for s in scores if s.compliance is not None]
 
         def judged_count(s: DepartmentScore) -> int:
@@ -136,13 +151,14 @@ class SlaBook:
         best = sorted(
             judged, key=lambda s: (-(s.compliance or 0.0), -judged_count(s), s.department)
         )
-        red = best[:size]
+        red = [s for s in best if (s.compliance or 0.0) >= self.target][:size]
         worst = sorted(judged, key=lambda s: (s.compliance or 0.0, -judged_count(s), s.department))
-        black = [s for s in worst if s not in red][:size]
+        black = [s for s in worst if (s.compliance or 0.0) < self.target][:size]
         rest = sorted((s for s in scores if s.compliance is None), key=lambda s: s.department)
         return Ranking(
             window_days=self.window.total_seconds() / 86400,
             deadline_hours=self.deadline.total_seconds() / 3600,
+            target=self.target,
             computed_at=now,
             red=red,
             black=black,

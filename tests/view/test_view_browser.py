@@ -349,3 +349,24 @@ def test_the_map_shows_district_boundaries_and_the_alert_s_marker(
     # nothing came from outside the view
     assert all(u.startswith(view.url) for u in requests), [u for u in requests if view.url not in u]
     context.close()
+
+
+RANK_MEANING = {"en-US": "a department at 100 % is never on it", "zh-CN": "不会上黑榜"}
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_red_and_black_lists_against_the_target(
+    browser: Browser, view: RunningView, locale: str
+) -> None:
+    context, page = signed_in(browser, view, "viewer", locale)
+    expect(page.locator("#red-list li").first).to_have_attribute("data-department", re.compile("."))
+    for li in page.locator("#red-list li").all():
+        assert float(li.get_attribute("data-compliance") or 0) >= 0.9
+    for li in page.locator("#black-list li").all():
+        assert float(li.get_attribute("data-compliance") or 1) < 0.9  # never a 100 % one
+    expect(page.locator("#black-list li").first).to_contain_text("%")
+    expect(page.locator("#red-list .trend").first).to_be_visible()
+    expect(page.locator("#rank-meaning")).to_contain_text(RANK_MEANING[locale])
+    expect(page.locator("#rank-window")).to_contain_text("90")
+    shot(page, f"ranking-{locale}")
+    context.close()

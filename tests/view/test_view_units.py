@@ -166,10 +166,45 @@ def test_sla_compliance_and_ranking() -> None:
     assert scores["c"].compliance is None
     assert scores["c"].open_pending == 1
     ranking = book.ranking(NOW, size=1)
-    assert [s.department for s in ranking.red] == ["a"]  # ties: more judged, then name
-    assert [s.department for s in ranking.black] == ["b"]
+    assert ranking.red == []  # nobody meets the 90 % target
+    assert [s.department for s in ranking.black] == ["a"]  # ties: more judged, then name
+    book.target = 0.5
+    assert [s.department for s in book.ranking(NOW, size=1).red] == ["a"]
+    assert book.ranking(NOW).black == []
     book.prune(NOW)
+    assert len(book) == 6  # the request 40 days old still counts for the previous window
+    book.prune(NOW + timedelta(days=30))
     assert len(book) == 5
+
+
+def test_red_list_meets_the_target_black_list_is_below_it_with_trends() -> None:
+    book = SlaBook(window=timedelta(days=10), deadline=timedelta(hours=72), target=0.8)
+    n = 0
+
+    def request(dept: str, days_ago: float, on_time: bool) -> None:
+        nonlocal n
+        n += 1
+        opened = NOW - timedelta(days=days_ago)
+        book.observe(_svc(f"o{n}", "opened", f"r{n}", dept, opened))
+        took = timedelta(hours=2 if on_time else 100)
+        book.observe(_svc(f"c{n}", "closed", f"r{n}", dept, opened + took))
+
+    for k in range(4):  # perfect now, half on time the window before: trend +50 points
+        request("perfect", 5, True)
+        request("perfect", 15, k % 2 == 0)
+        request("slipping", 5, k == 0)  # 25 % now, 100 % before
+        request("slipping", 15, True)
+    r = book.ranking(NOW, size=5)
+    assert [s.department for s in r.red] == ["perfect"]
+    assert [s.department for s in r.black] == ["slipping"]
+    perfect, slipping = r.red[0], r.black[0]
+    assert (perfect.compliance, perfect.previous, perfect.trend) == (1.0, 0.5, 0.5)
+    assert (slipping.compliance, slipping.previous, slipping.trend) == (0.25, 1.0, -0.75)
+    # a department at 100 % is never on the black list, whatever the target
+    book.target = 1.0
+    r = book.ranking(NOW, size=5)
+    assert "perfect" not in [s.department for s in r.black]
+    assert [s.department for s in r.red] == ["perfect"]
 
 
 def test_city_grid_spreads_districts_and_alert_cells_are_shaded() -> None:

@@ -788,8 +788,18 @@ async function loadRanking() {
 }
 
 function renderRanking(r) {
-  $("rank-window").textContent = t("rank.window", { h: r.deadline_hours, d: r.window_days, t: Math.round((r.target ?? 0) * 100) });
-  const line = (s) => el("li", {}, s.department, el("span", { class: "pct" }, `${(s.compliance * 100).toFixed(1)} %`),
+  const params = { h: r.deadline_hours, d: r.window_days, t: Math.round(r.target * 100) };
+  $("rank-window").textContent = t("rank.window", params);
+  $("rank-meaning").textContent = t("rank.meaning", params);
+  const trend = (s) => {
+    if (s.trend === null || s.trend === undefined) return el("span", { class: "trend none", title: t("rank.trendNew") }, "·");
+    const points = (s.trend * 100).toFixed(1);
+    const arrow = s.trend > 0 ? "▲" : s.trend < 0 ? "▼" : "▶";
+    const text = `${arrow} ${s.trend > 0 ? "+" : ""}${points}`;
+    return el("span", { class: `trend ${s.trend > 0 ? "up" : s.trend < 0 ? "down" : "flat"}`, title: t("rank.trend", { delta: text }) }, text);
+  };
+  const line = (s) => el("li", { dataset: { department: s.department, compliance: String(s.compliance) } }, s.department,
+    el("span", { class: "pct" }, `${(s.compliance * 100).toFixed(1)} %`), " ", trend(s),
     el("span", { class: "sub" }, ` ${s.closed_on_time}/${s.closed_on_time + s.closed_late + s.open_overdue}`));
   $("red-list").replaceChildren(...(r.red.length ? r.red.map(line) : [el("li", { class: "empty" }, t("rank.noRed"))]));
   $("black-list").replaceChildren(...(r.black.length ? r.black.map(line) : [el("li", { class: "empty" }, t("rank.noBlack"))]));
