@@ -5,16 +5,32 @@ in batches, with the whole `city` pack and with a pack holding only hydrogen-lea
 of the hub's own work per event once Faust's per-record path is gone.
 
     .venv/bin/python -m benchmarks.bench_core [--events 100000] [--batch 1000] [--runs 3]
+
+It prints a table with each pack's ratio to an orjson decode-only loop measured in the same
+rounds, and writes benchmarks/results/bench_core-*.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import orjson
+
+from benchmarks.common import (
+    Summary,
+    add_common_arguments,
+    fmt,
+    fmt_summary,
+    make_console,
+    positive,
+    print_table,
+    ratios,
+    write_json,
+)
 from hub.correlate.pack import load_pack
 from hub.correlate.spec import RulePack
 from hub.stream.core import Record, StreamCore
@@ -62,27 +78,51 @@ def run(pack: RulePack, records: list[Record], batch: int) -> tuple[float, int]:
     return len(records) / (time.perf_counter() - started), alerts
 
 
+def decode_only(records: list[Record]) -> float:
+    """Baseline: events/s of decoding every value with orjson and nothing else."""
+    started = time.perf_counter()
+    for r in records:
+        orjson.loads(r.value)
+    return len(records) / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--sites", type=int, default=2_000)
-    parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--events", type=positive, default=100_000)
+    parser.add_argument("--sites", type=positive, default=2_000)
+    parser.add_argument("--batch", type=positive, default=1_000)
+    add_common_arguments(parser, runs=3)
     args = parser.parse_args()
     records = readings(args.events, args.sites)
     city = load_pack()
     packs = {"city": city, "hydrogen-leak": hydrogen_only(city)}
+    baseline: list[float] = []
     figures: dict[str, list[float]] = {name: [] for name in packs}
     alerts: dict[str, int] = {}
-    for _ in range(args.runs):  # interleaved, so both packs see the same machine load
+    for _ in range(args.runs):  # interleaved, so every contender sees the same machine load
+        baseline.append(decode_only(records))
         for name, pack in packs.items():
             rate, alerts[name] = run(pack, records, args.batch)
             figures[name].append(rate)
+    base = Summary.of(baseline)
+    rows = [["orjson decode only (baseline)", fmt_summary(base), "1.000", "-"]]
+    results: dict[str, Any] = {"baseline": base.to_json(), "packs": {}}
     for name, rates in figures.items():
-        print(
-            f"{name:14} median {statistics.median(rates):>9,.0f} events/s "
-            f"(min {min(rates):,.0f}, max {max(rates):,.0f}; {alerts[name]} alert records)"
-        )
+        rate, ratio = Summary.of(rates), Summary.of(ratios(rates, baseline))
+        rows.append([name, fmt_summary(rate), fmt(ratio.median, 3), str(alerts[name])])
+        results["packs"][name] = {
+            "events_per_s": rate.to_json(),
+            "ratio_to_baseline": ratio.to_json(),
+            "alert_records": alerts[name],
+        }
+    print_table(
+        make_console(),
+        f"Batch stream core, {args.events:,} readings, batches of {args.batch:,}",
+        ["contender", "events/s median (min–max)", "× baseline", "alert records"],
+        rows,
+    )
+    params = {"events": args.events, "sites": args.sites, "batch": args.batch, "runs": args.runs}
+    write_json("bench_core", {"parameters": params, **results}, args.results_dir)
 
 
 if __name__ == "__main__":
