@@ -252,20 +252,20 @@ class Accepted(BaseModel):
 def _item(entry: AppliedChange | None, alert: Alert) -> AlertItem:
     if entry is None:  # not reachable: every held alert has an entry; keeps types honest
         now = utcnow()
-        return AlertItem(
-            alert=alert,
-            seq=0,
-            kind="firing",
-            received_at=now,
-            first_seen_at=now,
-            needs_acknowledgement=needs_acknowledgement(alert),
+        seq, kind, received, first_seen = 0, "firing", now, now
+    else:
+        seq, kind, received, first_seen = (
+            entry.seq,
+            entry.kind,
+            entry.received_at,
+            entry.first_seen_at,
         )
     return AlertItem(
         alert=alert,
-        seq=entry.seq,
-        kind=entry.kind,
-        received_at=entry.received_at,
-        first_seen_at=entry.first_seen_at,
+        seq=seq,
+        kind=kind,
+        received_at=received,
+        first_seen_at=first_seen,
         needs_acknowledgement=needs_acknowledgement(alert),
     )
 
