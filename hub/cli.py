@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.main
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from typer import _click as click
+from typer.exceptions import Abort, Exit
 
+from hub.cliopts import log_level
 from hub.clock import utcnow
 from hub.errors import UserError
 from hub.settings import Settings, get_settings
@@ -197,7 +201,6 @@ def publish(
 
 @app.command()
 def worker(
-    loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
     metrics_port: Annotated[
         int | None,
         typer.Option(help="Port of /metrics [default: ONENET_WORKER_WEB_PORT]; 0 picks one."),
@@ -212,7 +215,7 @@ def worker(
     ensure_topics(bootstrap, contract_topics(settings))
     run_worker(
         settings,
-        loglevel=loglevel,
+        log_level=log_level(),
         metrics_port=settings.worker_web_port if metrics_port is None else metrics_port,
     )
 
@@ -296,28 +299,95 @@ def demo(
     os.execve(bash, [bash, str(script)], env)  # noqa: S606 - the demo replaces this process
 
 
-def main() -> None:
-    """Entry point: user mistakes become one clear message and an exit code, not a traceback.
+def _say(label: str, text: str, *, style: str = "red") -> None:
+    """One `label: text` line on stderr; the text is printed literally (no rich markup)."""
+    err.print(f"{label}:", style=style, end=" ", highlight=False)
+    err.print(text, markup=False, highlight=False)
 
-    Typer's standalone mode already turns usage errors into a message and exit code 2.
+
+def _usage_error(exc: click.exceptions.UsageError) -> int:
+    ctx = exc.ctx
+    if ctx is not None:
+        err.print(ctx.get_usage(), markup=False, highlight=False)
+    _say("error", exc.format_message())
+    where = ctx.command_path if ctx is not None else "onenet"
+    _say("hint", f"see `{where} --help`", style="yellow")
+    return 2
+
+
+def _kafka_error(exc: Exception) -> int:
+    _say("error", f"Kafka: {type(exc).__name__}: {exc}")
+    _say(
+        "hint",
+        "check the broker is running and reachable (`onenet broker status`, "
+        "KAFKA_BOOTSTRAP_SERVERS) and this user's permissions (docs/security.md)",
+        style="yellow",
+    )
+    return 1
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run `onenet` with `argv`; every way out is an exit code, user mistakes a short message.
+
+    User mistakes print `error: <what>` and `hint: <how to fix>`: exit 2 for usage and
+    settings mistakes, 1 for runtime failures (broker unreachable, port in use, rejected
+    input). Anything unexpected prints one line too, and its traceback only with
+    `--log-level debug`.
     """
+    from hub.cliopts import add_epilog, take_log_level
+
+    command = typer.main.get_command(app)
+    add_epilog(command)
     try:
-        app()
+        args = take_log_level(sys.argv[1:] if argv is None else argv)
+        result = command.main(args, prog_name="onenet", standalone_mode=False)
     except UserError as exc:
-        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        _say("error", exc.message)
         if exc.hint:
-            err.print(f"  hint: {exc.hint}", highlight=False)
-        sys.exit(exc.exit_code)
+            _say("hint", exc.hint, style="yellow")
+        return exc.exit_code
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "_".join(str(p) for p in first["loc"]).upper()
-        where = f"ONENET_{name}" if name else "settings"
-        err.print(f"[red]error:[/] invalid setting {where}: {first['msg']}", highlight=False)
-        err.print("  hint: fix the ONENET_* variable or onenet.toml entry", highlight=False)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        from hub.settings import describe_validation_error
+
+        what, hint = describe_validation_error(exc)
+        _say("error", what)
+        _say("hint", hint, style="yellow")
+        return 2
+    except click.exceptions.NoArgsIsHelpError:
+        return 2  # the help has been printed
+    except click.exceptions.UsageError as exc:
+        return _usage_error(exc)
+    except click.ClickException as exc:
+        _say("error", exc.format_message())
+        return exc.exit_code
+    except Exit as exc:
+        return exc.exit_code
+    except (Abort, KeyboardInterrupt):
+        err.print("interrupted", highlight=False)
+        return 130
+    except Exception as exc:
+        if log_level() == "debug":
+            raise
+        if _is_kafka_error(exc):
+            return _kafka_error(exc)
+        _say("error", f"unexpected {type(exc).__name__}: {exc}")
+        _say(
+            "hint",
+            "run the same command with --log-level debug to see where it failed, and "
+            "report it with that output",
+            style="yellow",
+        )
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def _is_kafka_error(exc: BaseException) -> bool:
+    return any(cls.__module__.startswith(("kafka.", "aiokafka.")) for cls in type(exc).__mro__)
+
+
+def main() -> None:
+    """Entry point of the `onenet` script."""
+    sys.exit(run())
 
 
 if __name__ == "__main__":

@@ -7,27 +7,187 @@ Precedence: explicit arguments > environment > TOML file (`ONENET_CONFIG`, else 
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+import tomllib
 from datetime import UTC, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, AwareDatetime, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    AwareDatetime,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
+from hub.errors import UserError
 from hub.events.fields import DEFAULT_EARLIEST, DEFAULT_LATEST, TimeRange
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _config_file() -> Path:
-    return Path(os.environ.get("ONENET_CONFIG", "onenet.toml"))
+def _config_file() -> Path | None:
+    """The settings file to read: `ONENET_CONFIG` (which must exist), else `./onenet.toml`."""
+    named = os.environ.get("ONENET_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(
+                f"ONENET_CONFIG names {named}, which "
+                + ("is a folder" if path.is_dir() else "does not exist"),
+                hint="point ONENET_CONFIG at an onenet.toml file, or unset it",
+            )
+        return path
+    default = Path("onenet.toml")
+    return default if default.is_file() else None
+
+
+class ConfigError(UserError):
+    """A settings mistake (file, key, value): exit code 2, like a usage error."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, exit_code=2)
+
+
+def _line_of(text: str, pos: int) -> tuple[int, int]:
+    """1-based (line, column) of character offset `pos` in `text`."""
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def known_keys() -> dict[str, str]:
+    """Every key a settings file may hold -> the field it sets, across all settings classes.
+
+    One file serves every process, so a worker accepts the view's `view_*` keys (and ignores
+    them) while a typo is an error everywhere.
+    """
+    import hub.view.config  # noqa: F401 - registers ViewSettings as a subclass
+
+    keys: dict[str, str] = {}
+    todo: list[type[BaseSettings]] = [Settings]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        for name, info in cls.model_fields.items():
+            keys[name] = name
+            alias = info.validation_alias
+            if isinstance(alias, AliasChoices):
+                for choice in alias.choices:
+                    if isinstance(choice, str) and choice.islower():
+                        keys[choice] = name
+    return keys
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`? " if close else ""
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML file, checked: UTF-8, TOML syntax, known keys, no tables.
+
+    Each mistake is a `ConfigError` naming the file (and line, column or key): a typo such
+    as `partitons = 6` must not be silently ignored.
+    """
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_of(raw[: exc.start].decode("utf-8", "replace"), exc.start)
+        raise ConfigError(
+            f"{path}:{line}:{col}: not UTF-8 (byte 0x{raw[exc.start]:02x})",
+            hint="save the settings file as UTF-8",
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        msg = re.sub(r"\s*\(at .*\)$", "", str(exc))
+        loc = f"{where.group(1)}:{where.group(2)}" if where else "?"
+        raise ConfigError(
+            f"{path}:{loc}: TOML syntax error: {msg}",
+            hint='every setting is `key = value`, e.g. `partitions = 6` or `topic_prefix = "x"`',
+        ) from None
+    keys = known_keys()
+    names = sorted(keys)
+    for key, value in data.items():
+        key_line = _key_line(text, key)
+        at = f"{path}:{key_line}" if key_line else str(path)
+        if isinstance(value, dict):
+            inner = [f"{key}_{k}" for k in value if f"{key}_{k}" in keys]
+            suggestion = (
+                f"did you mean `{inner[0]} = ...` at the top level? "
+                if inner
+                else _did_you_mean(key, names)
+            )
+            raise ConfigError(
+                f"{at}: unknown table [{key}]",
+                hint=f"{suggestion}settings are top-level keys, without tables; "
+                "the README's Settings table lists them",
+            )
+        if key not in keys:
+            raise ConfigError(
+                f"{at}: unknown setting `{key}`",
+                hint=f"{_did_you_mean(key, names)}the README's Settings table lists every key",
+            )
+    return data
+
+
+def _key_line(text: str, key: str) -> int | None:
+    found = re.search(
+        rf"^\s*(\[\s*)?[\"']?{re.escape(key)}[\"']?\s*(=|\])", text, flags=re.MULTILINE
+    )
+    return text.count("\n", 0, found.start()) + 1 if found else None
+
+
+class StrictTomlSource(InitSettingsSource):
+    """The settings file as a source, read by `read_config_file`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        self.path = path
+        keys = known_keys()
+        data = read_config_file(path)
+        own = {keys[k]: v for k, v in data.items() if keys[k] in settings_cls.model_fields}
+        super().__init__(settings_cls, own)
+
+
+def describe_validation_error(exc: ValidationError) -> tuple[str, str]:
+    """(what, hint) for a bad setting value: which setting, where it came from, what is wrong."""
+    first = exc.errors()[0]
+    field = "_".join(str(p) for p in first["loc"])
+    msg = first["msg"]
+    got = first.get("input")
+    shown = f" (got {got!r})" if field and not isinstance(got, dict) else ""
+    if not field:
+        return f"invalid settings: {msg}", "fix the ONENET_* variables or the settings file"
+    env = f"ONENET_{field.upper()}"
+    if field == "kafka_bootstrap_servers" and "KAFKA_BOOTSTRAP_SERVERS" in os.environ:
+        env = "KAFKA_BOOTSTRAP_SERVERS"
+    if env in os.environ:
+        return f"invalid setting {env}: {msg}{shown}", f"fix the variable {env}"
+    try:
+        path = _config_file()
+    except ConfigError:
+        path = None
+    if path is not None:
+        line = _key_line(path.read_text("utf-8", "replace"), field)
+        where = f"{path}:{line}" if line else str(path)
+        return (
+            f"{where}: invalid value for `{field}`: {msg}{shown}",
+            f"fix `{field}` in {path} (the README's Settings table says what it takes)",
+        )
+    return f"invalid setting {env}: {msg}{shown}", f"fix {env} or `{field}` in onenet.toml"
 
 
 class Settings(BaseSettings):
@@ -181,8 +341,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = _config_file()
-        if path.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        if path is not None:
+            sources.append(StrictTomlSource(settings_cls, path))
         return tuple(sources)
 
 

@@ -16,6 +16,7 @@ from connectors.sdk import registry
 from connectors.sdk.base import Connector
 from connectors.sdk.options import build_options, validate
 from connectors.sdk.runner import Runner, SendFailed
+from hub.cliopts import EPILOG, log_level
 from hub.errors import UserError
 from hub.observe import (
     ObservabilityServer,
@@ -174,6 +175,17 @@ def run(
     name: Annotated[str, typer.Argument(help="Connector name (see `onenet connector list`).")],
 ) -> None:
     """Run connector NAME; `onenet connector run NAME --help` lists its options."""
+    if name in ("--help", "-h"):
+        typer.echo(ctx.get_help())
+        names = ", ".join(reg.name for reg in registry.available())
+        typer.echo(f"\nConnectors: {names}. Each has its own options: run NAME --help.")
+        return
+    if name.startswith("-"):
+        raise UserError(
+            f"`onenet connector run` needs a connector name before its options, not {name}",
+            hint="e.g. `onenet connector run simulator --help`; `onenet connector list` names them",
+            exit_code=2,
+        )
     cls = registry.load(name)
 
     def invoke(**values: Any) -> None:
@@ -182,7 +194,7 @@ def run(
         }
         options = validate(cls.Options, values)
         configure_logging(
-            "info",
+            log_level(),
             json=log_format_from_env(),
             static={"component": "connector", "connector": name, "instance": common["instance"]},
         )
@@ -202,13 +214,17 @@ def run(
         callback=invoke,
         params=[*build_options(cls.Options), *_common_options()],
         help=(cls.__doc__ or cls.summary or "").strip(),
+        epilog=EPILOG,
     )
     try:
         command.main(
             list(ctx.args), prog_name=f"onenet connector run {name}", standalone_mode=False
         )
+    except click.UsageError as exc:
+        raise UserError(
+            exc.format_message(), hint=f"see `onenet connector run {name} --help`", exit_code=2
+        ) from None
     except click.ClickException as exc:
-        exc.show()
-        raise typer.Exit(exc.exit_code) from None
+        raise UserError(exc.format_message(), exit_code=exc.exit_code) from None
     except click.exceptions.Exit as exc:
         raise typer.Exit(exc.exit_code) from None

@@ -167,9 +167,9 @@ def beat_from_loop(worker: Any, server: ObservabilityServer, interval: float = H
     worker.add_future(beat())
 
 
-def run_worker(settings: Settings, *, loglevel: str = "info", metrics_port: int = 6066) -> None:
+def run_worker(settings: Settings, *, log_level: str = "info", metrics_port: int = 6066) -> None:
     json_logs = log_format_from_env()
-    configure_logging(loglevel, json=json_logs, static={"component": "worker"})
+    configure_logging(log_level, json=json_logs, static={"component": "worker"})
     server = start_observability_server(metrics_port)
     log.info(
         "metrics on %s/metrics, health on /healthz and /readyz",
@@ -185,7 +185,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info", metrics_port: int 
     # In JSON mode our handler stays: Faust would replace it with its coloured text handler,
     # and neither its start-up banner nor its terminal spinner on stdout is JSON.
     quiet: dict[str, Any] = {"override_logging": False, "quiet": True} if json_logs else {}
-    worker = faust.Worker(app, loglevel=loglevel, redirect_stdouts=False, **quiet)
+    worker = faust.Worker(app, loglevel=log_level, redirect_stdouts=False, **quiet)
     if json_logs:
         worker.spinner = None
     beat_from_loop(worker, server)

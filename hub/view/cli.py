@@ -59,7 +59,6 @@ def view(
     role: Annotated[
         str, typer.Option(help="With --hash-token: operator, viewer or department:<name>.")
     ] = "operator",
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Serve the control view; prints its URL. Reads alerts from Kafka, sends commands to it."""
     from hub.view.auth import MIN_TOKEN_LENGTH, tokens_entry
@@ -77,6 +76,7 @@ def view(
     import uvicorn
 
     from hub.bootstrap import resolve_bootstrap
+    from hub.cliopts import log_level
     from hub.kafka import contract_topics, ensure_topics
     from hub.view.app import create_app
     from hub.view.config import ViewSettings
@@ -92,8 +92,8 @@ def view(
     sys.stdout.flush()
     config = uvicorn.Config(
         application,
-        log_level=log_level,
-        access_log=log_level == "debug",
+        log_level=log_level(),
+        access_log=log_level() == "debug",
         timeout_graceful_shutdown=3,
     )
     uvicorn.Server(config).run(sockets=[sock])
