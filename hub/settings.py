@@ -202,6 +202,13 @@ class Settings(BaseSettings):
         ),
         description="Kafka bootstrap servers (host:port,...); empty means the local jar broker.",
     )
+    kafka_connect_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How long a command waits for a TCP connection to the bootstrap servers "
+        "before it says the broker is unreachable.",
+    )
     topic_prefix: str = Field(
         default="onenet",
         pattern=r"^[A-Za-z0-9._-]{1,100}$",

@@ -4,11 +4,19 @@ in a subprocess, asserting the message, the exit code and that no traceback is s
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+
+from hub.bootstrap import check_reachable
+from hub.errors import UserError
+
 ONENET = str(Path(sys.executable).parent / "onenet")
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def onenet(
@@ -185,3 +193,52 @@ def test_an_unexpected_exception_shows_its_traceback_only_at_debug(tmp_path: Pat
     assert full.returncode == 1
     assert "Traceback (most recent call last)" in full.stderr
     assert "NotADirectoryError" in full.stderr
+
+
+# --- the broker -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_alerts_tail_with_no_broker_names_the_address_and_how_to_start_one(
+    tmp_path: Path,
+) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    result = onenet("alerts", "tail", cwd=tmp_path, env={"KAFKA_BOOTSTRAP_SERVERS": address})
+    stderr = mistake(
+        result,
+        1,
+        f"error: cannot reach the Kafka broker at {address} (Connection refused)",
+        "`onenet broker start`",
+    )
+    assert len(stderr.splitlines()) == 2
+
+
+def test_a_peer_that_does_not_answer_as_kafka_is_given_up_after_the_timeout(
+    tmp_path: Path,
+) -> None:
+    """A port that accepts connections and stays silent: the check waits the set timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        result = onenet(
+            "publish",
+            str(SAMPLES / "city-sample.jsonl"),
+            cwd=tmp_path,
+            env={"KAFKA_BOOTSTRAP_SERVERS": address, "ONENET_KAFKA_CONNECT_TIMEOUT_S": "1"},
+        )
+        took = time.monotonic() - started
+    mistake(result, 1, f"cannot reach the Kafka broker at {address} (no answer within 1 s)")
+    assert took < 30, took  # the client library alone would retry for a minute
+
+
+def test_the_check_passes_against_a_real_broker(kafka_bootstrap: str) -> None:
+    check_reachable(kafka_bootstrap, 5.0)
+    with pytest.raises(UserError, match="cannot reach"):
+        check_reachable(f"127.0.0.1:{free_port()}", 1.0)

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from hub.broker.local import BrokerError, LocalBroker
@@ -37,14 +36,11 @@ def _stderr() -> Console:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Problems the user can fix end in one red line and exit 1, never a traceback."""
+    """Broker problems: one red line, exit 1. Settings mistakes go to `onenet`'s handler."""
     try:
         yield
     except BrokerError as exc:
         _stderr().print(f"error: {exc}", style="red", markup=False)
-        raise typer.Exit(1) from None
-    except ValidationError as exc:
-        _stderr().print(f"error: invalid ONENET_* settings: {exc}", style="red", markup=False)
         raise typer.Exit(1) from None
 
 
