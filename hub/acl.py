@@ -68,6 +68,10 @@ def plan(
     allow(view, "topic", events, "prefixed", "READ", "DESCRIBE")
     allow(view, "topic", t.alerts, "literal", "READ", "DESCRIBE")
     allow(view, "topic", t.commands, "literal", "WRITE", "DESCRIBE")
+    # Reference data: read by both; written by whoever runs `onenet reference load` (an
+    # administrator, like `onenet topics create`).
+    allow(workers, "topic", t.sites, "literal", "READ", "DESCRIBE")
+    allow(view, "topic", t.sites, "literal", "READ", "DESCRIBE")
     return grants
 
 

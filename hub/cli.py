@@ -82,6 +82,15 @@ def _view_app() -> typer.Typer:
 app.add_typer(_view_app(), name="view")
 
 
+def _reference_app() -> typer.Typer:
+    from hub.reference.cli import app as reference_app
+
+    return reference_app
+
+
+app.add_typer(_reference_app(), name="reference")
+
+
 def _acl_app() -> typer.Typer:
     from hub.acl import acl_app
 

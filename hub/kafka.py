@@ -49,6 +49,8 @@ def contract_topics(
         TopicSpec(t.alerts, p, rf, {"retention.ms": str(90 * DAY_MS)}),
         TopicSpec(t.commands, p, rf, {"retention.ms": str(90 * DAY_MS)}),
         TopicSpec(t.deadletter, p, rf, {"retention.ms": str(30 * DAY_MS)}),
+        # Reference data: the newest record of each site is kept for ever, a tombstone deletes.
+        TopicSpec(t.sites, 1, rf, {"cleanup.policy": "compact"}),
         TopicSpec(f"{settings.app_id}-ticks", p, rf, {"retention.ms": str(DAY_MS)}),
         TopicSpec(f"{settings.app_id}-rekey", p, rf, week),
     ]

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import (
@@ -260,6 +261,15 @@ class Settings(BaseSettings):
         default=None,
         description="Rule pack YAML file the workers load; empty means the built-in `city` pack.",
     )
+    city_timezone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone alert text shows times in (the city's local time).",
+    )
+    districts_path: Path | None = Field(
+        default=None,
+        description="CSV of district codes and names (code, name_zh, name_en); "
+        "empty means Dalian's, which ship with the hub.",
+    )
     ack_timeout_s: float = Field(
         default=900.0,
         ge=10,
@@ -320,6 +330,19 @@ class Settings(BaseSettings):
     kafka_ssl_check_hostname: bool = Field(
         default=True, description="Check the broker's certificate names its host."
     )
+
+    @field_validator("city_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {v!r}; use an IANA name such as Asia/Shanghai"
+            ) from None
+        return v
 
     @model_validator(mode="after")
     def _time_range_not_empty(self) -> Settings:

@@ -40,6 +40,17 @@ class Topics:
     def deadletter(self) -> str:
         return f"{self.prefix}.deadletter"
 
+    @property
+    def sites(self) -> str:
+        """Reference data: one record per site, keyed by its id (compacted)."""
+        return f"{self.prefix}.reference.sites"
+
     def all(self) -> list[str]:
         """Every contract topic, in a stable order."""
-        return [*(self.events(d) for d in DOMAINS), self.alerts, self.commands, self.deadletter]
+        return [
+            *(self.events(d) for d in DOMAINS),
+            self.alerts,
+            self.commands,
+            self.deadletter,
+            self.sites,
+        ]

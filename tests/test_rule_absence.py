@@ -197,7 +197,8 @@ def test_fires_moderate_once_the_watermark_passes_due_by_plus_24h() -> None:
     assert alert.district == "310101"
     assert alert.location is not None
     assert alert.headline == (
-        "Inspection of ENT-0815 at site CHEM-07 overdue since 2026-01-03T00:00:00Z"
+        # due_by + 24 h is 2026-01-03T00:00:00Z: 08:00 in the city's zone (Asia/Shanghai)
+        "Inspection of ENT-0815 at CHEM-07 (310101) overdue since 2026-01-03 08:00:00"
     )
     # Nothing more happens while it stays open.
     assert sim.tick(DEADLINE + timedelta(days=30)) == []
@@ -287,7 +288,7 @@ def test_due_by_with_an_offset_is_placed_on_the_utc_axis() -> None:
     fact.data["due_by"] = "2026-01-02T08:00:00+08:00"  # = DUE
     sim.send(fact)
     assert sim.tick(DEADLINE) == []
-    assert sim.tick(DEADLINE + SECOND)[0].alert.headline.endswith("2026-01-03T00:00:00Z")
+    assert sim.tick(DEADLINE + SECOND)[0].alert.headline.endswith("2026-01-03 08:00:00")
 
 
 # --- inspection-overdue: escalation -------------------------------------------------------------
@@ -457,7 +458,7 @@ def test_reschedule_after_the_alert_fired_keeps_it_open_until_completion() -> No
     assert sim.kinds() == ["firing", "updated"]
     assert sim.changes[-1].alert.alert_id == sim.changes[0].alert.alert_id
     assert sim.changes[-1].alert.evidence == ["s1", "s2"]
-    assert sim.changes[-1].alert.headline.endswith("overdue since 2026-01-03T00:00:00Z")
+    assert sim.changes[-1].alert.headline.endswith("overdue since 2026-01-03 08:00:00")
     sim.send(completed("c1", t2 + timedelta(hours=30)))
     assert sim.kinds() == ["firing", "updated", "resolved"]
     sim.tick(t2 + timedelta(days=5))
@@ -553,7 +554,9 @@ def test_request_open_72h_breaches_minor() -> None:
     assert alert.departments == ["service", "water"]
     assert alert.evidence == ["o1"]
     assert alert.district == "310104"
-    assert alert.headline == "Request SR-1 not closed within 72h (due 2026-01-04T00:00:00Z)"
+    assert alert.headline == (
+        "Request SR-1 (water-leak, water) not closed within 72 h (due 2026-01-04 08:00:00)"
+    )
     sim.send(closed("x1", "SR-1", SLA_DEADLINE + timedelta(hours=5)))
     assert sim.kinds() == ["firing", "resolved"]
 

@@ -138,7 +138,7 @@ def test_a_then_b_fires_at_once_anchored_on_the_first_step() -> None:
     assert alert.last_event_time == at(120)
     assert alert.key == "D1"
     assert alert.severity is Severity.MINOR
-    assert alert.headline == "Door D1: 2 events within 10m"
+    assert alert.headline == "Door D1: 2 events within 10 min"
     assert alert.status == "firing"
 
 

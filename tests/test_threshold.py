@@ -76,10 +76,7 @@ def test_three_readings_within_window_fire_severe() -> None:
     assert alert.last_event_time == T0 + timedelta(seconds=40)
     assert alert.departments == ["safety"]
     assert alert.district == "310101"
-    assert (
-        alert.headline
-        == "Hydrogen leak at site S1: 3 readings >= 4000 ppm within 60 s (max 5000 ppm)"
-    )
+    assert alert.headline == "Hydrogen leak at S1 (310101): 3 readings up to 5,000 ppm in 40 s"
 
 
 def test_exactly_sixty_seconds_apart_still_counts() -> None:

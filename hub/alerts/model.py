@@ -88,6 +88,10 @@ class Alert(BaseModel):
     severity: Severity
     category: str
     headline: str
+    #: contract v1.2 (additive): the headline in Chinese, and a longer text in each language
+    headline_zh: str | None = None
+    description: str | None = None
+    description_zh: str | None = None
     key: str
     district: str | None = None
     location: GeoPoint | None = None

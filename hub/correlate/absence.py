@@ -43,6 +43,7 @@ from hub.correlate.episode import Episode, escalate, open_or_extend, resolve
 from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import AbsenceRule
+from hub.correlate.text import AlertText
 from hub.events.fields import format_rfc3339, parse_rfc3339, shift
 
 
@@ -86,8 +87,9 @@ class AbsenceState(BaseModel):
 
 
 class AbsenceEngine:
-    def __init__(self, rule: AbsenceRule) -> None:
+    def __init__(self, rule: AbsenceRule, text: AlertText | None = None) -> None:
         self.rule = rule
+        self.text = text
         self._start = rule.start.compile()
         self._expect = rule.expect.compile()
         self._esc = Escalations(rule)
@@ -172,10 +174,12 @@ class AbsenceEngine:
         # "Overdue since" the first deadline that ran out, also when a re-schedule ran out too.
         since = format_rfc3339(w.deadline) if s.episode is None else s.episode.values["deadline"]
         # `key` in the headline is the rule's key (the site), not the per-subject alert key.
-        fields = {"key": key, "deadline": since, "subject": subject or key}
+        fields = {"key": key, "deadline": parse_rfc3339(since), "subject": subject or key}
         alert_key = self._alert_key(key, subject)
         severity = self._esc.severity_for([start])
-        episode, change = open_or_extend(self.rule, s.episode, alert_key, [start], severity, fields)
+        episode, change = open_or_extend(
+            self.rule, s.episode, alert_key, [start], severity, fields, text=self.text
+        )
         episode.values.setdefault("deadline", since)
         s.episode = episode
         out = [change] if change is not None else []

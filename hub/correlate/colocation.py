@@ -47,7 +47,7 @@ from hub.correlate.episode import Episode, open_or_extend, resolve
 from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import ColocationRule
-from hub.correlate.units import format_duration
+from hub.correlate.text import AlertText, format_metres
 from hub.events.fields import shift
 
 #: h3's authalic Earth radius, so that our distances and h3's edge lengths agree
@@ -131,8 +131,9 @@ class _Item:
 
 
 class ColocationEngine:
-    def __init__(self, rule: ColocationRule) -> None:
+    def __init__(self, rule: ColocationRule, text: AlertText | None = None) -> None:
         self.rule = rule
+        self.text = text
         self.resolution = resolution_for(rule.distance)
         self._within: timedelta = rule.within
         self._distance = rule.distance
@@ -142,9 +143,9 @@ class ColocationEngine:
             (m.role, m.match.compile()) for m in rule.members if m.role in self._require
         ]
         self._esc = Escalations(rule)
-        self._fields = {
-            "distance": format_distance(rule.distance),
-            "within": format_duration(rule.within),
+        self._fields: dict[str, object] = {
+            "distance": format_metres(rule.distance),
+            "within": rule.within,
         }
 
     # --- routing -------------------------------------------------------------------------------
@@ -306,7 +307,13 @@ class ColocationEngine:
             state.episode = None
         fields = {**self._fields, "cell": key}
         episode, change = open_or_extend(
-            self.rule, state.episode, key, facts, self._esc.severity_for(facts), fields
+            self.rule,
+            state.episode,
+            key,
+            facts,
+            self._esc.severity_for(facts),
+            fields,
+            text=self.text,
         )
         state.episode = episode
         if change is not None:

@@ -17,6 +17,7 @@ from hub.correlate.engine import Engine, Outcome, Route, State
 from hub.correlate.fact import Fact
 from hub.correlate.pack import engine_for
 from hub.correlate.spec import RulePack
+from hub.correlate.text import AlertText
 from hub.correlate.wakes import WakeIndex
 
 
@@ -52,10 +53,12 @@ class MemoryStore:
 
 
 class Correlator:
-    def __init__(self, pack: RulePack, store: StateStore) -> None:
+    def __init__(self, pack: RulePack, store: StateStore, text: AlertText | None = None) -> None:
         self.pack = pack
         self.store = store
-        self.engines: dict[str, Engine] = {r.name: engine_for(r) for r in pack.rules if r.enabled}
+        self.engines: dict[str, Engine] = {
+            r.name: engine_for(r, text) for r in pack.rules if r.enabled
+        }
         # Most events concern few rules: ask only the engines that take the event's type.
         self._by_type: dict[str, list[tuple[str, Engine]]] = {}
         for rule in pack.rules:

@@ -6,7 +6,6 @@ the event time of its first evidence, so re-processing the same events re-create
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -17,6 +16,7 @@ from hub.alerts.ids import alert_id
 from hub.alerts.model import Alert, AlertChange, GeoPoint, Severity
 from hub.correlate.fact import Fact
 from hub.correlate.spec import _Rule
+from hub.correlate.text import AlertText, Facts, default_text
 
 MAX_EVIDENCE = 200  # an alert lists at most this many contributing events (the newest kept)
 
@@ -27,23 +27,45 @@ class Episode(BaseModel):
     values: dict[str, Any] = Field(default_factory=dict)  # engine-specific (e.g. deadline)
 
 
-class _Formatter(string.Formatter):
-    """str.format restricted to plain names: a rule file cannot reach attributes or items."""
-
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
-        if not field_name.isidentifier():
-            raise ValueError(f"headline field {field_name!r} must be a plain name")
-        return super().get_field(field_name, args, kwargs)
+MAX_DESCRIPTION = 1000
+TEXT_VALUES = "_text"  # the episode's running aggregates for templates (hub/correlate/text.py)
 
 
-_FORMAT = _Formatter()
-
-
-def headline(rule: _Rule, fields: Mapping[str, Any]) -> str:
-    try:
-        return _FORMAT.vformat(rule.headline, (), dict(fields))[:300]
-    except (KeyError, ValueError, IndexError) as exc:
-        return f"{rule.name}: {fields.get('key', '')} ({exc})"
+def render_text(
+    rule: _Rule,
+    episode: Episode,
+    facts: list[Fact],
+    fields: Mapping[str, Any],
+    text: AlertText | None = None,
+) -> None:
+    """Fill the alert's headline and descriptions from the rule's templates."""
+    text = text or default_text()
+    alert = episode.alert
+    seen = Facts.load(episode.values.get(TEXT_VALUES))
+    seen.add(facts)
+    episode.values[TEXT_VALUES] = seen.dump()
+    scalars = {
+        "key": alert.key,
+        "rule": rule.name,
+        "count": len(episode.evidence),
+        "first_time": alert.first_event_time,
+        "last_time": alert.last_event_time,
+        **fields,
+    }
+    alert.headline = text.render(rule.headline, scalars, seen, "en")
+    alert.headline_zh = (
+        text.render(rule.headline_zh, scalars, seen, "zh-CN") if rule.headline_zh else None
+    )
+    alert.description = (
+        text.render(rule.summary, scalars, seen, "en", MAX_DESCRIPTION) if rule.summary else None
+    )
+    alert.description_zh = (
+        text.render(rule.summary_zh, scalars, seen, "zh-CN", MAX_DESCRIPTION)
+        if rule.summary_zh
+        else None
+    )
+    if alert.district is None:
+        alert.district = text.district_code(seen)
 
 
 def departments(rule: _Rule, facts: Iterable[Fact]) -> list[str]:
@@ -74,6 +96,7 @@ def open_or_extend(
     facts: list[Fact],
     severity: Severity,
     fields: Mapping[str, Any],
+    text: AlertText | None = None,
 ) -> tuple[Episode, AlertChange | None]:
     """Open an episode for `facts`, or add them to the open one; None when nothing changed."""
     facts = sorted(facts, key=lambda f: f.time)
@@ -118,17 +141,7 @@ def open_or_extend(
         alert.severity = severity
         if kind == "updated":
             kind = "escalated"
-    alert.headline = headline(
-        rule,
-        {
-            "key": key,
-            "rule": rule.name,
-            "count": len(episode.evidence),
-            "first_time": alert.first_event_time.isoformat(),
-            "last_time": alert.last_event_time.isoformat(),
-            **fields,
-        },
-    )
+    render_text(rule, episode, facts, {"key": key, **fields}, text)
     if kind == "updated" and before == (
         len(episode.evidence),
         alert.severity,

@@ -120,6 +120,21 @@ class Match(BaseModel):
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
 
+    @model_validator(mode="after")
+    def _fields_exist(self) -> Match:
+        """A condition on a field the type does not have never holds: a typo, said so."""
+        from hub.correlate.eventfields import did_you_mean, filter_paths
+
+        for path in self.where:
+            for t in self.type:
+                paths = filter_paths(t)
+                if paths is not None and path not in paths:
+                    raise ValueError(
+                        f"where: {t} has no field {path}{did_you_mean(path, paths)} "
+                        f"(fields: {', '.join(sorted(paths))})"
+                    )
+        return self
+
     def compile(self) -> Callable[[Fact], bool]:
         types = frozenset(self.type)
         checks = [(path, cond.compile()) for path, cond in self.where.items()]

@@ -14,6 +14,7 @@ from hub.correlate.spec import (
     ThresholdRule,
     _Rule,
 )
+from hub.correlate.text import AlertText
 
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "data" / "rules" / "city.yaml"
 
@@ -22,21 +23,22 @@ def load_pack(path: Path | None = None) -> RulePack:
     return load_file(path or DEFAULT_PACK)
 
 
-def engine_for(rule: _Rule) -> Engine:
+def engine_for(rule: _Rule, text: AlertText | None = None) -> Engine:
+    """The engine of `rule`; `text` renders its alerts' text (default: no sites known)."""
     if isinstance(rule, ThresholdRule):
         from hub.correlate.threshold import ThresholdEngine
 
-        return ThresholdEngine(rule)
+        return ThresholdEngine(rule, text)
     if isinstance(rule, AbsenceRule):
         from hub.correlate.absence import AbsenceEngine
 
-        return AbsenceEngine(rule)
+        return AbsenceEngine(rule, text)
     if isinstance(rule, SequenceRule):
         from hub.correlate.sequence import SequenceEngine
 
-        return SequenceEngine(rule)
+        return SequenceEngine(rule, text)
     if isinstance(rule, ColocationRule):
         from hub.correlate.colocation import ColocationEngine
 
-        return ColocationEngine(rule)
+        return ColocationEngine(rule, text)
     raise TypeError(f"no engine for rule kind {type(rule).__name__}")

@@ -2,6 +2,7 @@
 times, expect these alerts (and no others).
 
     rule_files: [city.yaml]
+    sites: [{id: H2-ST-01, kind: hydrogen-station, name_zh: ..., name_en: ..., ...}]
     tests:
       - name: three high readings fire a leak
         events:
@@ -33,9 +34,12 @@ from hub.correlate.correlator import Correlator, MemoryStore
 from hub.correlate.fact import Fact
 from hub.correlate.loader import RuleFileError, RuleProblem, load_file
 from hub.correlate.spec import RulePack
+from hub.correlate.text import AlertText
 from hub.correlate.units import Duration
 from hub.correlate.watermark import Watermark
 from hub.events import EventRejected, parse_structured
+from hub.reference.files import read_districts
+from hub.reference.model import Gazetteer, Site
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -62,6 +66,7 @@ class Expected(_Strict):
     changes: list[str] | None = None
     departments: list[str] | None = None
     headline: str | None = None  # a substring of the headline
+    headline_zh: str | None = None  # a substring of the Chinese headline
 
 
 class RuleTestCase(_Strict):
@@ -75,6 +80,8 @@ class RuleTestCase(_Strict):
 
 class RuleTestFile(_Strict):
     rule_files: list[str] = Field(min_length=1)
+    #: the gazetteer the alerts' text is rendered with (as on `onenet.reference.sites`)
+    sites: list[Site] = Field(default_factory=list)
     tests: list[RuleTestCase] = Field(min_length=1)
 
 
@@ -102,13 +109,13 @@ class _Clock:
         return self.now
 
 
-def run_case(pack: RulePack, case: RuleTestCase) -> CaseResult:
+def run_case(pack: RulePack, case: RuleTestCase, text: AlertText | None = None) -> CaseResult:
     result = CaseResult(case.name)
     lateness = case.lateness if case.lateness is not None else pack.lateness
     # The idle clock never moves in a rule test: time advances only with the events and `until`.
     clock = _Clock(case.start)
     watermark = Watermark(lateness, idle_after=timedelta(days=36500), clock=clock)
-    correlator = Correlator(pack, MemoryStore())
+    correlator = Correlator(pack, MemoryStore(), text)
     observed: dict[str, Observed] = {}
     counter = itertools.count(1)
 
@@ -179,6 +186,10 @@ def _compare(case: RuleTestCase, observed: dict[str, Observed], result: CaseResu
             result.failures.append(
                 f"{exp.rule}/{exp.key}: headline {a.headline!r} lacks {exp.headline!r}"
             )
+        if exp.headline_zh is not None and exp.headline_zh not in (a.headline_zh or ""):
+            result.failures.append(
+                f"{exp.rule}/{exp.key}: headline_zh {a.headline_zh!r} lacks {exp.headline_zh!r}"
+            )
     for o in unmatched.values():
         result.failures.append(
             f"unexpected alert: {o.alert.rule} for key {o.alert.key} "
@@ -227,4 +238,5 @@ def find_test_files(path: Path) -> list[Path]:
 def run_file(path: Path) -> list[CaseResult]:
     spec, packs = load_tests(path)
     pack = merge(packs)
-    return [run_case(pack, case) for case in spec.tests]
+    text = AlertText(Gazetteer(read_districts(), spec.sites)) if spec.sites else None
+    return [run_case(pack, case, text) for case in spec.tests]

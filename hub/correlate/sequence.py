@@ -42,7 +42,7 @@ from hub.correlate.episode import Episode, escalate, open_or_extend
 from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import SequenceRule
-from hub.correlate.units import format_duration
+from hub.correlate.text import AlertText
 from hub.events.fields import shift
 
 
@@ -92,8 +92,9 @@ class SequenceState(BaseModel):
 
 
 class SequenceEngine:
-    def __init__(self, rule: SequenceRule) -> None:
+    def __init__(self, rule: SequenceRule, text: AlertText | None = None) -> None:
         self.rule = rule
+        self.text = text
         self._steps = [m.compile() for m in rule.steps]
         self._neg = rule.not_followed_by.compile() if rule.not_followed_by else None
         self._esc = Escalations(rule)
@@ -295,9 +296,15 @@ class SequenceEngine:
         return changes
 
     def _open(self, key: str, facts: list[Fact]) -> tuple[Episode, list[AlertChange]]:
-        fields = {"within": format_duration(self._within)}
+        fields = {"within": self._within}
         episode, change = open_or_extend(
-            self.rule, None, key, facts, self._esc.severity_for(facts), fields
+            self.rule,
+            None,
+            key,
+            facts,
+            self._esc.severity_for(facts),
+            fields,
+            text=self.text,
         )
         return episode, [change] if change is not None else []
 

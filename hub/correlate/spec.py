@@ -7,7 +7,6 @@ setting.
 
 from __future__ import annotations
 
-import string
 from datetime import timedelta
 from typing import Annotated, ClassVar, Literal
 
@@ -65,6 +64,11 @@ class _Rule(_Spec):
     #: data fields whose values are departments too (a request's own `department`)
     departments_from: list[str] = Field(default_factory=list)
     headline: str = Field(min_length=1, max_length=300)
+    #: the headline in Chinese (zh-CN); the alert's `headline_zh`
+    headline_zh: str | None = Field(default=None, min_length=1, max_length=300)
+    #: a longer text for the alert's `description` (and `description_zh`)
+    summary: str | None = Field(default=None, min_length=1, max_length=1000)
+    summary_zh: str | None = Field(default=None, min_length=1, max_length=1000)
     escalate: list[Escalation] = Field(default_factory=list)
     enabled: bool = True
 
@@ -79,21 +83,27 @@ class _Rule(_Spec):
         """The event types this rule can use at all: the rest never reach its engine."""
         return frozenset(t for m in self.selectors() for t in m.type)
 
+    def templates(self) -> dict[str, str]:
+        """The rule's text templates by field name."""
+        named = {
+            "headline": self.headline,
+            "headline_zh": self.headline_zh,
+            "summary": self.summary,
+            "summary_zh": self.summary_zh,
+        }
+        return {k: v for k, v in named.items() if v is not None}
+
     @model_validator(mode="after")
-    def _headline_fields(self) -> _Rule:
-        allowed = {"key", "rule", "count", "first_time", "last_time", *self.template_fields}
-        try:
-            names = [f for _, f, _, _ in string.Formatter().parse(self.headline) if f is not None]
-        except ValueError as exc:
-            raise ValueError(f"headline is not a valid template: {exc}") from None
-        if any(not n.isidentifier() for n in names):
-            raise ValueError("headline fields must be plain names such as {key}, without . or []")
-        unknown = sorted(set(names) - allowed)
-        if unknown:
-            raise ValueError(
-                f"headline uses unknown field(s) {', '.join(unknown)}; "
-                f"available: {', '.join(sorted(allowed))}"
-            )
+    def _template_fields(self) -> _Rule:
+        from hub.correlate.eventfields import fields_of
+        from hub.correlate.text import TemplateError, check
+
+        event_fields = fields_of(self.event_types())
+        for name, template in self.templates().items():
+            try:
+                check(template, self.template_fields, event_fields)
+            except TemplateError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         return self
 
 

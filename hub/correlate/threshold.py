@@ -15,7 +15,7 @@ from hub.correlate.episode import Episode, open_or_extend, resolve
 from hub.correlate.escalation import Escalations
 from hub.correlate.fact import Fact
 from hub.correlate.spec import ThresholdRule
-from hub.correlate.units import format_duration
+from hub.correlate.text import AlertText
 from hub.events.fields import shift
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -28,8 +28,9 @@ class ThresholdState(BaseModel):
 
 
 class ThresholdEngine:
-    def __init__(self, rule: ThresholdRule) -> None:
+    def __init__(self, rule: ThresholdRule, text: AlertText | None = None) -> None:
         self.rule = rule
+        self.text = text
         self._match = rule.match.compile()
         self._esc = Escalations(rule)
         numeric = [
@@ -190,11 +191,17 @@ class ThresholdEngine:
         fields = {
             "value": value,
             "threshold": self.rule.threshold,
-            "window": format_duration(self._size),
+            "window": self._size,
             "max": max(maxima) if maxima else value,
         }
         episode, change = open_or_extend(
-            self.rule, state.episode, key, facts, self._esc.severity_for(facts), fields
+            self.rule,
+            state.episode,
+            key,
+            facts,
+            self._esc.severity_for(facts),
+            fields,
+            text=self.text,
         )
         state.episode = episode
         if change is not None:

@@ -158,10 +158,35 @@ def _event_messages(docs: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, A
     return messages
 
 
+def _site_schema() -> dict[str, Any]:
+    from hub.reference.model import Site
+
+    schema = Site.model_json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+def site_example() -> dict[str, Any]:
+    return {
+        "id": "H2-ST-03",
+        "kind": "hydrogen-station",
+        "name_zh": "金州加氢站3号",
+        "name_en": "Jinzhou H2 station 3",
+        "address": "金州区金马路1号",
+        "district": "210213",
+        "lat": 39.098,
+        "lon": 121.715,
+    }
+
+
 def asyncapi_document(docs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """The document as plain data; ``docs`` are the generated JSON Schemas by relative path."""
-    retention = {
-        spec.name: int(spec.configs["retention.ms"])
+    topic_configs: dict[str, dict[str, Any]] = {
+        spec.name: {
+            k: int(v) if k == "retention.ms" else v
+            for k, v in spec.configs.items()
+            if k in ("retention.ms", "cleanup.policy")
+        }
         for spec in contract_topics(Settings.model_construct())  # defaults, never the env
     }
     event_messages = _event_messages(docs)
@@ -201,6 +226,16 @@ def asyncapi_document(docs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
                 {"description": "The refused record's key, unchanged (it may be absent)."}
             ),
         },
+        "site": {
+            "name": "reference.site",
+            "title": "Site (reference data, v1.2)",
+            "summary": "One site of the gazetteer: what events name by id, in words and on the "
+            "map. An empty value (a tombstone) deletes the site.",
+            "contentType": "application/json",
+            "payload": _site_schema(),
+            "bindings": _kafka_key({"type": "string", "description": "The site's id."}),
+            "examples": [{"name": "hydrogen-station", "payload": site_example()}],
+        },
     }
 
     channels: dict[str, Any] = {}
@@ -219,7 +254,7 @@ def asyncapi_document(docs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
                 "kafka": {
                     "bindingVersion": KAFKA_BINDING,
                     "topic": topic,
-                    "topicConfiguration": {"retention.ms": retention[topic]},
+                    "topicConfiguration": topic_configs[topic],
                 }
             },
         }
@@ -280,6 +315,17 @@ def asyncapi_document(docs: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         [
             "Workers, `onenet publish` and connectors dead-letter what they refuse.",
             "Operators' tools read them to fix and replay.",
+        ],
+    )
+    channel(
+        "referenceSites",
+        _TOPICS.sites,
+        "Reference data (contract v1.2): one record per site, keyed by its id, compacted.",
+        ["site"],
+        [
+            "`onenet reference load` validates a CSV or GeoJSON file and sends every site.",
+            "Workers and the control view read the whole topic at start, then follow it, to "
+            "name sites and districts in alert text.",
         ],
     )
 

@@ -1,0 +1,1 @@
+"""Reference data: the city's sites (a gazetteer) and its district names."""
