@@ -34,10 +34,11 @@ from hub.correlate.fact import Fact
 from hub.correlate.pack import load_pack
 from hub.correlate.spec import RulePack
 from hub.correlate.watermark import PartitionWatermarks, ShuffleWatermarks
-from hub.events import EventRejected, parse_record, shift
+from hub.events import EventRejected, shift
 from hub.kafka_security import faust_credentials
 from hub.settings import Settings
 from hub.stream.consumer import HubApp
+from hub.stream.facts import fact_of_record
 from hub.stream.lifecycle import add_lifecycle
 from hub.stream.records import dead_letter_of, header_list
 from hub.stream.recovery import OrderedTableManager
@@ -235,7 +236,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
     async def on_source(record: Any) -> None:
         msg = record.message
         try:
-            event = parse_record(
+            fact = fact_of_record(
                 record.value,
                 header_list(msg.headers),
                 max_bytes=settings.max_event_bytes,
@@ -244,8 +245,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         except EventRejected as exc:
             await dead_letter(record, exc.reason, exc.detail)
             return
-        metrics.EVENTS_CONSUMED.labels(msg.topic, event.type).inc()
-        fact = Fact.of(event)
+        metrics.EVENTS_CONSUMED.labels(msg.topic, fact.type).inc()
         source_wm = watermarks[(msg.topic, msg.partition)]
         source_wm.observe(fact.time)
         wm = source_wm.current()
@@ -300,13 +300,12 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         if rule not in correlator.engines:
             return  # a rule that was removed since the record was forwarded
         try:
-            event = parse_record(
+            fact = fact_of_record(
                 record.value, headers, max_bytes=settings.max_event_bytes, time_range=time_range
             )
         except EventRejected as exc:  # only if someone else writes to the internal topic
             await dead_letter(record, exc.reason, exc.detail, rule)
             return
-        fact = Fact.of(event)
         partition = record.message.partition
         origin, origin_wm = _header(headers, ORIGIN_HEADER), _header(headers, ORIGIN_WM_HEADER)
         at_origin = datetime.fromisoformat(origin_wm) if origin_wm else None

@@ -15,11 +15,11 @@ from datetime import timedelta
 from hub.alerts.cloudevent import encode
 from hub.correlate.correlator import Correlator, MemoryStore
 from hub.correlate.engine import State
-from hub.correlate.fact import Fact
 from hub.correlate.spec import RulePack
 from hub.correlate.watermark import PartitionWatermarks
-from hub.events import EventRejected, deadletter_headers, fit_for_deadletter, parse_record
+from hub.events import EventRejected, deadletter_headers, fit_for_deadletter
 from hub.events.deadletter import RULE_HEADER
+from hub.stream.facts import fact_of_record
 from hub.stream.routing import direct_rules
 
 
@@ -103,11 +103,10 @@ class StreamCore:
 
     def _one(self, rec: Record, out: Output) -> None:
         try:
-            event = parse_record(rec.value, rec.headers, max_bytes=self.max_event_bytes)
+            fact = fact_of_record(rec.value, rec.headers, max_bytes=self.max_event_bytes)
         except EventRejected as exc:
             out.sends.append(self._dead(rec, exc.reason, exc.detail))
             return
-        fact = Fact.of(event)
         wm_state = self.watermarks[(rec.topic, rec.partition)]
         wm_state.observe(fact.time)
         wm = wm_state.current()
