@@ -35,7 +35,12 @@ def resolve_bootstrap(settings: Settings, *, check: bool = True) -> str:
         bootstrap = status.bootstrap
         local = True
     if check:
-        check_reachable(bootstrap, settings.kafka_connect_timeout_s, local=local)
+        check_reachable(
+            bootstrap,
+            settings.kafka_connect_timeout_s,
+            local=local,
+            probe=settings.kafka_security_protocol == "PLAINTEXT",
+        )
     return bootstrap
 
 
@@ -77,10 +82,14 @@ def _answers_as_kafka(sock: socket.socket) -> bool:
     return size >= 4 and correlation == 1
 
 
-def check_reachable(bootstrap: str, timeout_s: float, *, local: bool = False) -> None:
+def check_reachable(
+    bootstrap: str, timeout_s: float, *, local: bool = False, probe: bool = True
+) -> None:
     """Return when one bootstrap address accepts a TCP connection and answers as Kafka.
 
-    `timeout_s` bounds the whole check, over every address.
+    `timeout_s` bounds the whole check, over every address. Without `probe` (a TLS
+    listener, where plaintext bytes are not Kafka's to answer) the TCP connection suffices
+    and the client library reports TLS and authentication problems itself.
     """
     deadline = time.monotonic() + timeout_s
     problems: list[str] = []
@@ -89,7 +98,7 @@ def check_reachable(bootstrap: str, timeout_s: float, *, local: bool = False) ->
         try:
             with socket.create_connection((host, port), timeout=left) as sock:
                 sock.settimeout(max(0.05, deadline - time.monotonic()))
-                if _answers_as_kafka(sock):
+                if not probe or _answers_as_kafka(sock):
                     return
                 problems.append("it accepts connections but does not answer as Kafka")
         except TimeoutError:

@@ -155,4 +155,4 @@ def test_alerts_tail_prints_a_readable_line(hub: Hub, tmp_path: Path) -> None:
     assert tail.returncode == 0, tail.stderr
     assert "Severe" in tail.stdout
     assert "firing" in tail.stdout
-    assert "Hydrogen leak at site S-HUMAN: 3 readings >= 4000 ppm within 60 s" in tail.stdout
+    assert "Hydrogen leak at S-HUMAN (310101): 3 readings up to 4,200 ppm" in tail.stdout
