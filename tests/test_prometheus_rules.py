@@ -48,6 +48,21 @@ def test_promtool_test_rules() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("path", RULE_TESTS, ids=lambda p: p.name)
+def test_rule_tests_fix_the_order_groups_are_evaluated_in(path: Path) -> None:
+    """Recording groups before the alerts that read them, every step.
+
+    Without `group_eval_order` promtool evaluates groups in random order, so an alert reads
+    the recorded value of this step or of the one before, and an annotation that quotes it
+    (the consumer lag) differs from run to run.
+    """
+    order = yaml.safe_load(path.read_text())["group_eval_order"]
+    groups = [
+        g["name"] for f in (RECORDING, ALERTING) for g in yaml.safe_load(f.read_text())["groups"]
+    ]
+    assert order == groups
+
+
 @pytest.mark.parametrize(
     "rule", rules(RECORDING) + rules(ALERTING), ids=lambda r: str(r.get("record") or r.get("alert"))
 )
