@@ -415,6 +415,15 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         pending_ticks.forget()
         correlator.reindex()
 
+    async def keep_assigned(sender: Any, /, *args: Any, signal: Any, **kw: Any) -> None:
+        """Only the partitions this worker now reads may hold its time back: the watermark of
+        one handed to another worker stops moving here, and as the slowest it kept every
+        deadline of the kept partitions from coming due (a missed `inspection-overdue`)."""
+        assigned = args[0]  # the whole new assignment, as Faust sends it
+        watermarks.retain((tp.topic, tp.partition) for tp in assigned)
+        shuffled.retain(tp.partition for tp in assigned if tp.topic == rekey_name)
+
+    app.on_partitions_assigned.connect(keep_assigned)
     app.on_rebalance_complete.connect(reindex_after_recovery)
     app.timer(interval=2.0)(track_progress)
     app.timer(interval=2.0)(broadcast_watermarks)
