@@ -39,7 +39,7 @@ from hub.kafka_security import faust_credentials
 from hub.settings import Settings
 from hub.stream.consumer import HubApp
 from hub.stream.lifecycle import add_lifecycle
-from hub.stream.records import dead_letter_of, header_list
+from hub.stream.records import header_list, send_dead_letter
 from hub.stream.recovery import OrderedTableManager
 from hub.stream.routing import direct_rules
 from hub.stream.store import TableStore
@@ -188,12 +188,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
 
     async def dead_letter(record: Any, reason: str, detail: str, rule: str | None = None) -> None:
         metrics.EVENTS_REJECTED.labels("worker", reason).inc()
-        try:
-            await deadletter.send(**dead_letter_of(record, reason, detail, rule))
-        except Exception:
-            # Losing one dead letter is bad; stopping every rule of the city is worse.
-            metrics.DEADLETTER_SEND_ERRORS.labels("worker").inc()
-            log.exception("could not dead-letter a record (%s: %s)", reason, detail)
+        await send_dead_letter(deadletter, record, reason, detail, stage="worker", rule=rule)
 
     async def processing_failed(record: Any, exc: Exception, rule: str | None = None) -> None:
         """Dead-letter a record whose processing raised: the same bytes would raise again on
