@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hub.correlate.watermark import ShuffleWatermarks, Watermark
+from hub.correlate.watermark import PartitionWatermarks, ShuffleWatermarks, Watermark
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
@@ -80,3 +80,31 @@ def test_shuffled_watermark_waits_for_every_expected_origin() -> None:
     assert wm.current(0) is None  # still reading a backlog: keep waiting however long
     wm.observe(0, "safety:1", T0 - timedelta(hours=2))
     assert wm.current(0) == T0 - timedelta(hours=2)
+
+
+def test_a_revoked_partition_no_longer_holds_the_slowest_watermark_back() -> None:
+    """A rebalance handed partition 2 to another worker: its watermark stops moving here and,
+    counted as the slowest, kept every deadline of the partitions kept from coming due."""
+    clock = Clock(T0)
+    wms = PartitionWatermarks(timedelta(minutes=5), idle_after=timedelta(seconds=30), clock=clock)
+    for p in range(3):
+        wms[("safety", p)].observe(T0 - timedelta(hours=1))
+    wms[("safety", 0)].observe(T0)
+    wms[("safety", 1)].observe(T0)
+    assert wms.slowest() == T0 - timedelta(hours=1, minutes=5)  # partition 2 holds time back
+    wms.retain([("safety", 0), ("safety", 1)])
+    assert wms.slowest() == T0 - timedelta(minutes=5)
+    # The partitions kept keep their watermarks; one assigned again later starts afresh.
+    assert wms[("safety", 0)].current() == T0 - timedelta(minutes=5)
+    assert wms[("safety", 2)].current() is None
+
+
+def test_a_revoked_shuffled_partition_is_forgotten() -> None:
+    clock = Clock(T0)
+    wm = ShuffleWatermarks(timedelta(minutes=5), idle_after=timedelta(seconds=30), clock=clock)
+    wm.observe(0, "safety:0", T0 - timedelta(minutes=10))
+    wm.observe(1, "safety:0", T0 - timedelta(hours=2))
+    assert wm.slowest() == T0 - timedelta(hours=2)
+    wm.retain([0])
+    assert wm.slowest() == T0 - timedelta(minutes=10)
+    assert wm.current(1) is None

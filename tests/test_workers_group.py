@@ -9,11 +9,10 @@ import signal
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
+from tests.support.group import firing, publish, wait_firing
 from tests.support.hubproc import Hub
 from tests.support.readings import reading
 
@@ -36,29 +35,6 @@ def wait_changelog(hub: Hub, rule: str, keys: list[str], writes: int, timeout: f
             return
     short = {k: counts.get(k, 0) for k in keys if counts.get(k, 0) < writes}
     raise AssertionError(f"{topic}: keys with fewer than {writes} writes: {short}")
-
-
-def firing(hub: Hub) -> list[dict[str, Any]]:
-    records = hub.read_topic(f"{hub.prefix}.alerts", timeout=10)
-    events = [json.loads(r.value) for r in records]
-    return [e for e in events if e["type"] == "city.alert.firing"]
-
-
-def wait_firing(hub: Hub, sites: list[str], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    fired: set[str] = set()
-    while time.monotonic() < deadline:
-        fired = {e["data"]["key"] for e in firing(hub)}
-        if fired >= set(sites):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"no alert in {timeout:g} s for {sorted(set(sites) - fired)}")
-
-
-def publish(hub: Hub, path: Path, events: list[dict[str, object]]) -> None:
-    path.write_bytes(b"\n".join(orjson.dumps(e) for e in events))
-    result = hub.run("publish", str(path))
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])

@@ -99,9 +99,19 @@ class PartitionWatermarks:
             self._by_partition[partition] = wm
         return wm
 
+    def retain(self, assigned: Iterable[Hashable]) -> None:
+        """Forget every partition not in `assigned`: a rebalance handed it to another worker.
+
+        Its watermark would never move again here, so as the slowest one it would hold back
+        every deadline of the partitions this worker kept (an absence alert would never fire).
+        A partition kept keeps its watermark; one assigned later starts afresh."""
+        keep = set(assigned)
+        for partition in [p for p in self._by_partition if p not in keep]:
+            del self._by_partition[partition]
+
     def slowest(self, which: Callable[[Hashable], bool] = lambda _key: True) -> datetime | None:
-        """The least advanced watermark (of the partitions `which` picks): safe for decisions
-        that span partitions."""
+        """The least advanced watermark (of the partitions `which` picks) among the assigned
+        ones: safe for decisions that span partitions."""
         values = [
             v
             for v in (w.current() for k, w in self._by_partition.items() if which(k))
@@ -173,6 +183,13 @@ class ShuffleWatermarks:
         if best is None or candidate > best:
             self._current[partition] = best = candidate
         return best
+
+    def retain(self, assigned: Iterable[int]) -> None:
+        """Forget the re-keyed partitions not in `assigned` (see `PartitionWatermarks.retain`)."""
+        keep = set(assigned)
+        for partition in [p for p in {*self._origins, *self._current} if p not in keep]:
+            self._origins.pop(partition, None)
+            self._current.pop(partition, None)
 
     def slowest(self) -> datetime | None:
         values = [v for v in (self.current(p) for p in list(self._origins)) if v is not None]

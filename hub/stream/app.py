@@ -40,7 +40,7 @@ from hub.settings import Settings
 from hub.stream.consumer import HubApp
 from hub.stream.facts import fact_of_record
 from hub.stream.lifecycle import add_lifecycle
-from hub.stream.records import dead_letter_of, header_list
+from hub.stream.records import header_list, send_dead_letter
 from hub.stream.recovery import OrderedTableManager
 from hub.stream.routing import direct_rules
 from hub.stream.store import TableStore
@@ -189,12 +189,7 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
 
     async def dead_letter(record: Any, reason: str, detail: str, rule: str | None = None) -> None:
         metrics.EVENTS_REJECTED.labels("worker", reason).inc()
-        try:
-            await deadletter.send(**dead_letter_of(record, reason, detail, rule))
-        except Exception:
-            # Losing one dead letter is bad; stopping every rule of the city is worse.
-            metrics.DEADLETTER_SEND_ERRORS.labels("worker").inc()
-            log.exception("could not dead-letter a record (%s: %s)", reason, detail)
+        await send_dead_letter(deadletter, record, reason, detail, stage="worker", rule=rule)
 
     async def processing_failed(record: Any, exc: Exception, rule: str | None = None) -> None:
         """Dead-letter a record whose processing raised: the same bytes would raise again on
@@ -414,6 +409,15 @@ def create_app(settings: Settings, *, pack: RulePack | None = None) -> Any:
         pending_ticks.forget()
         correlator.reindex()
 
+    async def keep_assigned(sender: Any, /, *args: Any, signal: Any, **kw: Any) -> None:
+        """Only the partitions this worker now reads may hold its time back: the watermark of
+        one handed to another worker stops moving here, and as the slowest it kept every
+        deadline of the kept partitions from coming due (a missed `inspection-overdue`)."""
+        assigned = args[0]  # the whole new assignment, as Faust sends it
+        watermarks.retain((tp.topic, tp.partition) for tp in assigned)
+        shuffled.retain(tp.partition for tp in assigned if tp.topic == rekey_name)
+
+    app.on_partitions_assigned.connect(keep_assigned)
     app.on_rebalance_complete.connect(reindex_after_recovery)
     app.timer(interval=2.0)(track_progress)
     app.timer(interval=2.0)(broadcast_watermarks)

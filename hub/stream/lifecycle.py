@@ -39,7 +39,7 @@ from hub.alerts.lifecycle import (
 from hub.alerts.model import KIND_OF_TYPE, Alert
 from hub.correlate.wakes import WakeIndex
 from hub.settings import Settings
-from hub.stream.records import dead_letter_of
+from hub.stream.records import send_dead_letter
 from hub.topics import Topics
 
 log = logging.getLogger("onenet.lifecycle")
@@ -152,13 +152,7 @@ def add_lifecycle(app: Any, settings: Settings, raw: dict[str, Any]) -> None:
     async def reject(record: Any, reason: str, detail: str) -> None:
         metrics.EVENTS_REJECTED.labels("lifecycle", reason).inc()
         log.warning("command rejected: %s: %s", reason, detail)
-        try:
-            await deadletter.send(**dead_letter_of(record, reason, detail))
-        except Exception:
-            # A lost dead letter is logged and counted; a stopped agent would stop every
-            # acknowledgement and resolution of the city's alerts.
-            metrics.DEADLETTER_SEND_ERRORS.labels("lifecycle").inc()
-            log.exception("could not dead-letter a command (%s: %s)", reason, detail)
+        await send_dead_letter(deadletter, record, reason, detail, stage="lifecycle")
 
     async def on_alert_event(record: Any) -> None:
         try:

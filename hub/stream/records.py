@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hub import metrics
 from hub.events import deadletter_headers, fit_for_deadletter
 from hub.events.deadletter import RULE_HEADER
+
+log = logging.getLogger("onenet.deadletter")
 
 
 def header_list(headers: Any) -> list[tuple[str, bytes]]:
@@ -40,3 +44,20 @@ def dead_letter_of(
         headers.append((RULE_HEADER, rule.encode()))
     key, value, headers = fit_for_deadletter(record.key, record.value, headers)
     return {"key": key, "value": value, "headers": headers}
+
+
+async def send_dead_letter(
+    topic: Any, record: Any, reason: str, detail: str, *, stage: str, rule: str | None = None
+) -> bool:
+    """Dead-letter `record` on `topic` (a Faust topic); False when it could not be sent.
+
+    A send that fails is logged with the reason and counted in
+    `onenet_deadletter_send_errors_total{stage}`, and the caller goes on: losing one dead
+    letter is bad, an agent that stops stops every rule (or every command) of the city."""
+    try:
+        await topic.send(**dead_letter_of(record, reason, detail, rule))
+    except Exception:
+        metrics.DEADLETTER_SEND_ERRORS.labels(stage).inc()
+        log.exception("could not dead-letter a record from %s (%s: %s)", stage, reason, detail)
+        return False
+    return True
