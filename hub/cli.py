@@ -217,16 +217,38 @@ def worker(
 ) -> None:
     """Run a correlation worker (Faust); start more with the same settings to share the load."""
     from hub.kafka import contract_topics, ensure_topics
+    from hub.observe.server import check_port_free
     from hub.stream.worker import run_worker
 
     settings = get_settings()
+    _check_rules(settings)
+    port = settings.worker_web_port if metrics_port is None else metrics_port
+    check_port_free("127.0.0.1", port, "--metrics-port or ONENET_WORKER_WEB_PORT")
     bootstrap = _bootstrap(settings)
     ensure_topics(bootstrap, contract_topics(settings))
     run_worker(
         settings,
         log_level=log_level(),
-        metrics_port=settings.worker_web_port if metrics_port is None else metrics_port,
+        metrics_port=port,
     )
+
+
+def _check_rules(settings: Settings) -> None:
+    """The worker's rule pack must load before anything connects: a mistake names file and line."""
+    from hub.correlate.loader import RuleFileError
+    from hub.correlate.pack import load_pack
+
+    try:
+        load_pack(settings.rules_path)
+    except RuleFileError as exc:
+        shown = "; ".join(str(p) for p in exc.problems[:3])
+        more = f" (and {len(exc.problems) - 3} more)" if len(exc.problems) > 3 else ""
+        path = settings.rules_path
+        raise UserError(
+            f"the worker's rule file is invalid: {shown}{more}",
+            hint=f"fix it and check it with `onenet rules check {path}`"
+            + ("; ONENET_RULES_PATH names it" if path else ""),
+        ) from None
 
 
 @alerts_app.command("tail")

@@ -4,16 +4,24 @@ in a subprocess, asserting the message, the exit code and that no traceback is s
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import Counter, Gauge, Histogram
 
+from hub import metrics
 from hub.bootstrap import check_reachable
 from hub.errors import UserError
+from hub.kafka import TopicSpec, ensure_topics
+from hub.observe import start_observability_server
+from hub.topics import Topics
 
 ONENET = str(Path(sys.executable).parent / "onenet")
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -242,3 +250,194 @@ def test_the_check_passes_against_a_real_broker(kafka_bootstrap: str) -> None:
     check_reachable(kafka_bootstrap, 5.0)
     with pytest.raises(UserError, match="cannot reach"):
         check_reachable(f"127.0.0.1:{free_port()}", 1.0)
+
+
+# --- ports ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port something else listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield int(sock.getsockname()[1])
+
+
+def test_a_worker_metrics_port_in_use_names_the_port_and_its_setting(
+    tmp_path: Path, busy_port: int
+) -> None:
+    env = {"ONENET_WORKER_WEB_PORT": str(busy_port)}
+    stderr = mistake(
+        onenet("worker", cwd=tmp_path, env=env),
+        1,
+        f"error: port {busy_port} on 127.0.0.1 is in use",
+        "--metrics-port or ONENET_WORKER_WEB_PORT",
+    )
+    assert len(stderr.splitlines()) == 2
+    mistake(
+        onenet("worker", "--metrics-port", str(busy_port), cwd=tmp_path),
+        1,
+        f"port {busy_port} on 127.0.0.1 is in use",
+    )
+
+
+def test_a_view_port_in_use_names_the_port_and_the_option(tmp_path: Path, busy_port: int) -> None:
+    mistake(
+        onenet("view", "--port", str(busy_port), cwd=tmp_path),
+        1,
+        f"error: cannot listen on 127.0.0.1:{busy_port}: the port is in use",
+        "pick another port with --port",
+    )
+
+
+def test_a_connector_metrics_port_in_use_names_the_option(tmp_path: Path, busy_port: int) -> None:
+    mistake(
+        onenet("connector", "run", "simulator", "--metrics-port", str(busy_port), cwd=tmp_path),
+        1,
+        f"error: port {busy_port} on 127.0.0.1 is in use",
+        "--metrics-port",
+    )
+
+
+# --- metrics: each process its own families, no _created -------------------------------------
+
+
+def families(exposition: str) -> set[str]:
+    """Family names as prometheus_client spells them (a counter's without `_total`)."""
+    found = re.findall(r"^# TYPE (\S+) (\S+)", exposition, flags=re.MULTILINE)
+    return {name.removesuffix("_total") if kind == "counter" else name for name, kind in found}
+
+
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
+@pytest.mark.parametrize("role", sorted(metrics.ROLES))
+def test_each_role_exports_its_own_families_and_no_created_series(role: str) -> None:
+    server = start_observability_server(0, role=role)
+    try:
+        text = scrape(f"{server.url}/metrics")
+    finally:
+        server.stop()
+    onenet_families = {f for f in families(text) if f.startswith("onenet_")}
+    own = {c._name for c in (*metrics.COMMON, *metrics.ROLES[role])}  # type: ignore[attr-defined]
+    assert onenet_families == own
+    assert "_created" not in text
+    assert "process_cpu_seconds_total" in text
+
+
+def test_every_metric_belongs_to_a_process() -> None:
+    """A metric no role exports would be defined and never scraped (publish has no /metrics)."""
+    owned = {id(c) for cs in (metrics.COMMON, *metrics.ROLES.values()) for c in cs}
+    defined = [v for v in vars(metrics).values() if isinstance(v, Counter | Gauge | Histogram)]
+    orphans = [m._name for m in defined if id(m) not in owned]
+    assert orphans == ["onenet_events_published"]
+
+
+def test_a_running_connector_serves_only_connector_metrics(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The real command, scraped while it runs."""
+    port = free_port()
+    prefix = f"cli{port}"
+    ensure_topics(kafka_bootstrap, [TopicSpec(t, 1, 1) for t in Topics(prefix).all()])
+    proc = subprocess.Popen(
+        [ONENET, "connector", "run", "simulator", "--rate", "50", "--metrics-port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": str(tmp_path),
+            "ONENET_STATE_DIR": str(tmp_path / ".onenet"),
+            "ONENET_TOPIC_PREFIX": prefix,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        },
+    )
+    try:
+        deadline = time.monotonic() + 90
+        text = ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                text = scrape(f"http://127.0.0.1:{port}/metrics")
+            except OSError:
+                text = ""
+            if "onenet_connector_events_published_total{" in text:
+                break
+            time.sleep(0.2)
+        assert "onenet_connector_events_published_total{" in text, proc.stderr
+        found = {f for f in families(text) if f.startswith("onenet_")}
+        assert found == {
+            c._name  # type: ignore[attr-defined]
+            for c in (*metrics.COMMON, *metrics.ROLES["connector"])
+        }
+        assert "_created" not in text
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+# --- rule files -------------------------------------------------------------------------------
+
+UNKNOWN_FIELD = """\
+name: local
+rules:
+  - name: leak
+    kind: threshold
+    severity: Severe
+    category: Safety
+    departments: [safety]
+    headline: leak
+    match: {type: city.safety.hydrogen.reading}
+    group_by: site_id
+    window: {size: 60s, type: sliding}
+    threshold: 3
+    colour: red
+"""
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"name: local\nrules: [\n", "bad.yaml:3: not valid YAML"),
+        (UNKNOWN_FIELD.encode(), "bad.yaml:13: rules[0] (leak).colour: Extra inputs"),
+        (b"name: local\n# caf\xe9\nrules: []\n", "bad.yaml:2: not UTF-8 (byte 0xe9)"),
+    ],
+    ids=["syntax", "unknown-field", "not-utf8"],
+)
+def test_a_worker_with_a_bad_rule_file_stops_before_connecting(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    rules = tmp_path / "bad.yaml"
+    rules.write_bytes(content)
+    # No broker and a port in use: the rule file is what it must complain about.
+    stderr = mistake(
+        onenet("worker", cwd=tmp_path, env={"ONENET_RULES_PATH": str(rules)}),
+        1,
+        "error: the worker's rule file is invalid:",
+        expected,
+        f"hint: fix it and check it with `onenet rules check {rules}`",
+    )
+    assert len(stderr.splitlines()) == 2
+
+
+def test_rules_check_prints_values_with_rich_markup_literally(tmp_path: Path) -> None:
+    rules = tmp_path / "markup.yaml"
+    rules.write_text('name: "l[/]x"\nrules:\n  - name: a\n    kind: "[/]"\n')
+    result = onenet("rules", "check", str(rules), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Input tag '[/]' found using 'kind'" in result.stdout
+    assert f"{rules}:1: name:" in result.stdout
+
+
+def test_rules_check_names_a_non_utf8_file_and_its_line(tmp_path: Path) -> None:
+    rules = tmp_path / "latin1.yaml"
+    rules.write_bytes(b"name: local\nrules: []\n# Gr\xfc\xdfe\n")
+    result = onenet("rules", "check", str(rules), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"{rules}:3: not UTF-8 (byte 0xfc)" in result.stdout

@@ -90,16 +90,21 @@ def run_connector(
     from hub.bootstrap import resolve_bootstrap
     from hub.kafka import close_producer
     from hub.kafka import producer as make_producer
+    from hub.observe.server import check_port_free
 
     if not INSTANCE.match(instance):
         raise UserError(
             f"invalid --instance {instance!r}", hint="use letters, digits, '.', '_' or '-'"
         )
     settings = get_settings()
+    if metrics_port is not None:
+        check_port_free("127.0.0.1", metrics_port, "--metrics-port")
     bootstrap = resolve_bootstrap(settings)
     server: ObservabilityServer | None = None
     if metrics_port is not None:
-        server = start_observability_server(metrics_port)
+        server = start_observability_server(
+            metrics_port, role="connector", setting="--metrics-port"
+        )
         err.print(f"metrics on {server.url}/metrics, health on /healthz and /readyz")
     try:
         path = settings.state_dir / "connectors" / f"{cls.name}-{instance}.json"

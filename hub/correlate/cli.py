@@ -15,6 +15,12 @@ from hub.correlate.ruletest import find_test_files, run_file
 app = typer.Typer(help="Check rule files and run rule tests.", no_args_is_help=True)
 out = Console(soft_wrap=True, highlight=False)
 
+
+def say(text: str, style: str | None = None) -> None:
+    """One line, printed literally: rule values and file names may hold `[/]` (rich markup)."""
+    out.print(text, style=style, markup=False)
+
+
 PathsArg = Annotated[
     list[Path] | None,
     typer.Argument(help="Rule files or folders [default: the built-in `city` pack]."),
@@ -26,7 +32,7 @@ def _expand(paths: list[Path] | None, finder: object) -> list[Path]:
     found: list[Path] = []
     for p in targets:
         if not p.exists():
-            out.print(f"[red]error:[/] {p}: no such file or folder")
+            say(f"error: {p}: no such file or folder", "red")
             raise typer.Exit(2)
         found += finder(p)  # type: ignore[operator]
     return found
@@ -37,7 +43,7 @@ def check(paths: PathsArg = None) -> None:
     """Validate rule files: every error names the file, the line and the field. Exits 1 on any."""
     files = _expand(paths, rule_files)
     if not files:
-        out.print("[red]error:[/] no rule files (*.yaml) found")
+        say("error: no rule files (*.yaml) found", "red")
         raise typer.Exit(2)
     failed = False
     for f in files:
@@ -46,10 +52,10 @@ def check(paths: PathsArg = None) -> None:
         except RuleFileError as exc:
             failed = True
             for problem in exc.problems:
-                out.print(f"[red]{problem}[/]")
+                say(str(problem), "red")
             continue
         kinds = ", ".join(f"{r.name} ({r.kind})" for r in pack.rules)
-        out.print(f"[green]ok[/] {f}: pack {pack.name}, {len(pack.rules)} rules: {kinds}")
+        say(f"ok {f}: pack {pack.name}, {len(pack.rules)} rules: {kinds}", "green")
     if failed:
         raise typer.Exit(1)
 
@@ -59,7 +65,7 @@ def run_tests(paths: PathsArg = None) -> None:
     """Run rule tests (*.test.yaml): given events at times, expect exactly these alerts."""
     files = _expand(paths, find_test_files)
     if not files:
-        out.print("[red]error:[/] no rule test files (*.test.yaml) found")
+        say("error: no rule test files (*.test.yaml) found", "red")
         raise typer.Exit(2)
     passed = failed = 0
     for f in files:
@@ -68,17 +74,17 @@ def run_tests(paths: PathsArg = None) -> None:
         except RuleFileError as exc:
             failed += 1
             for problem in exc.problems:
-                out.print(f"[red]{problem}[/]")
+                say(str(problem), "red")
             continue
         for r in results:
             if r.ok:
                 passed += 1
-                out.print(f"[green]PASS[/] {f.name}: {r.name}")
+                say(f"PASS {f.name}: {r.name}", "green")
             else:
                 failed += 1
-                out.print(f"[red]FAIL[/] {f.name}: {r.name}")
+                say(f"FAIL {f.name}: {r.name}", "red")
                 for line in r.failures:
-                    out.print(f"       {line}")
-    out.print(f"{passed} passed, {failed} failed")
+                    say(f"       {line}")
+    say(f"{passed} passed, {failed} failed")
     if failed:
         raise typer.Exit(1)

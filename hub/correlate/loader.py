@@ -140,10 +140,24 @@ def _has(node: dict[str, Any] | list[Any], part: Any) -> bool:
 
 def load_file(path: Path) -> RulePack:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise RuleFileError(
             [RuleProblem(str(path), None, "", f"cannot read: {exc.strerror}")]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RuleFileError(
+            [
+                RuleProblem(
+                    str(path),
+                    line,
+                    "",
+                    f"not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+                )
+            ]
         ) from None
     return load_text(text, str(path))
 

@@ -8,8 +8,10 @@ turning, but a recent `beat()` from the loop is. Readiness is what the process s
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from hub import __version__, metrics
+from hub.errors import UserError
 
 log = logging.getLogger("onenet.observe")
 
@@ -188,23 +191,55 @@ def _handler_for(server: ObservabilityServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def port_in_use(host: str, port: int, exc: OSError, setting: str) -> UserError:
+    """The user error for a port this process cannot listen on, naming what changes it."""
+    why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+    return UserError(
+        f"port {port} on {host} {why}",
+        hint=f"stop what listens there, or pick another port with {setting} (0 picks a free one)",
+    )
+
+
+def check_port_free(host: str, port: int, setting: str) -> None:
+    """Fail early, before connecting anywhere, when `host:port` cannot be listened on."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise port_in_use(host, port, exc, setting) from None
+
+
 def start_observability_server(
     port: int,
     *,
     host: str = "127.0.0.1",
-    registry: CollectorRegistry = REGISTRY,
+    registry: CollectorRegistry | None = None,
+    role: str | None = None,
     stale_after: float = 30.0,
     startup_grace: float = 120.0,
+    setting: str = "the metrics port setting",
 ) -> ObservabilityServer:
     """Serve /metrics, /healthz and /readyz on `host:port` (port 0 picks a free one).
 
     Loopback by default: the endpoints carry no secrets but are not meant for the city's
     network; bind a pod or host address explicitly where Prometheus scrapes remotely.
+    A port in use is a `UserError` naming the port and `setting`, the option or variable
+    that changes it. /metrics serves `registry`, else the families of process `role`
+    (`hub.metrics.process_registry`), else the default registry.
     """
-    return ObservabilityServer(
-        host=host,
-        port=port,
-        registry=registry,
-        stale_after=stale_after,
-        startup_grace=startup_grace,
-    ).start()
+    try:
+        server = ObservabilityServer(
+            host=host,
+            port=port,
+            registry=registry
+            if registry is not None
+            else (metrics.process_registry(role) if role else REGISTRY),
+            stale_after=stale_after,
+            startup_grace=startup_grace,
+        )
+    except OSError as exc:
+        raise port_in_use(host, port, exc, setting) from None
+    return server.start()

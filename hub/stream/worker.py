@@ -170,7 +170,9 @@ def beat_from_loop(worker: Any, server: ObservabilityServer, interval: float = H
 def run_worker(settings: Settings, *, log_level: str = "info", metrics_port: int = 6066) -> None:
     json_logs = log_format_from_env()
     configure_logging(log_level, json=json_logs, static={"component": "worker"})
-    server = start_observability_server(metrics_port)
+    server = start_observability_server(
+        metrics_port, role="worker", setting="--metrics-port or ONENET_WORKER_WEB_PORT"
+    )
     log.info(
         "metrics on %s/metrics, health on /healthz and /readyz",
         server.url,

@@ -228,8 +228,10 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    own_metrics = metrics.process_registry("view")
+
     @app.get("/metrics", include_in_schema=False)
     def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(own_metrics), media_type=CONTENT_TYPE_LATEST)
 
     return app

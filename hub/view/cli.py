@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import sys
 from pathlib import Path
@@ -28,8 +29,9 @@ def bind(host: str, port: int) -> socket.socket:
         from hub.errors import UserError
 
         raise UserError(
-            f"cannot listen on {host}:{port}: {exc.strerror}",
-            hint="pick another --port (0 chooses a free one)",
+            f"cannot listen on {host}:{port}: "
+            + ("the port is in use" if exc.errno == errno.EADDRINUSE else str(exc.strerror)),
+            hint="stop what listens there, or pick another port with --port (0 chooses a free one)",
         ) from None
     sock.listen(128)
     return sock
@@ -82,9 +84,9 @@ def view(
     from hub.view.config import ViewSettings
 
     settings = ViewSettings(view_tokens_file=tokens_file) if tokens_file else ViewSettings()
+    sock = bind(host, port)  # a port in use is said before anything connects
     bootstrap = resolve_bootstrap(settings)
     ensure_topics(bootstrap, contract_topics(settings))
-    sock = bind(host, port)
     if settings.view_public_url is None:
         settings = settings.model_copy(update={"view_public_url": url_of(sock)})
     application = create_app(settings, bootstrap=bootstrap)
