@@ -71,6 +71,8 @@ class RunResult:
     spurious: list[str] = field(default_factory=list)
     repeated: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    # rule -> {"planted": n, "fired": m}: known whenever the alert topic could be read
+    per_rule: dict[str, dict[str, int]] = field(default_factory=dict)
     error: str = ""
 
     @property
@@ -256,6 +258,9 @@ def judge(result: RunResult, sim: Simulation, alerts: list[dict[str, Any]]) -> N
     expected = Counter(t.rule for t in sim.truths)
     result.expected = sum(expected.values())
     result.fired = sum(by_rule.values())
+    result.per_rule = {
+        r: {"planted": expected[r], "fired": by_rule[r]} for r in sorted(expected | by_rule)
+    }
     result.missing = [f"{r} x{n - by_rule[r]}" for r, n in expected.items() if by_rule[r] < n]
     result.spurious = [f"{r} x{n - expected[r]}" for r, n in by_rule.items() if n > expected[r]]
 
@@ -268,6 +273,7 @@ def one_run(
     env = hub_env(cluster.bootstrap, prefix, workdir / "state")
     started = time.perf_counter()
     workers = Workers(env, workdir)
+    sim: Simulation | None = None
     try:
         sim = make_events(workdir / "events.jsonl", args.events, args.seed + n)
         run_cli(env, "topics", "create")
@@ -301,12 +307,17 @@ def one_run(
         time.sleep(5)  # anything spurious or repeated would show by now
         if dead := workers.dead():
             raise RuntimeError(f"worker(s) {dead} exited; see {workdir}")
-        judge(result, sim, read_alerts(cluster.bootstrap, f"{prefix}.alerts"))
     except Exception as exc:  # a failed run is reported in the table, the next one goes on
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
         workers.stop()
         result.seconds = time.perf_counter() - started
+        if sim is not None:
+            # A failed run too: which rules fired how often is what says why it failed.
+            try:
+                judge(result, sim, read_alerts(cluster.bootstrap, f"{prefix}.alerts"))
+            except Exception as exc:  # the cluster itself may be what failed
+                result.error = result.error or f"alerts unreadable: {type(exc).__name__}: {exc}"
     return result
 
 
@@ -345,21 +356,33 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     console = make_console()
     results: list[RunResult] = []
-    with tempfile.TemporaryDirectory(prefix="onenet-chaos-") as tmp:
-        root = Path(tmp)
-        with (
-            make_progress(console) as progress,
-            cluster_in(root / "cluster", console.log) as cluster,
-            phase(progress, "chaos runs (chunks published)", args.runs * (len(FAULTS) + 1)) as adv,
-        ):
-            for n in range(1, args.runs + 1):
-                workdir = root / f"run-{n}"
-                workdir.mkdir()
-                results.append(one_run(n, args, cluster, workdir, adv))
-                console.log(
-                    f"run {n}: {'passed' if results[-1].passed else 'FAILED'} "
-                    f"in {results[-1].seconds:.0f} s {results[-1].error}"
-                )
+    try:
+        with tempfile.TemporaryDirectory(prefix="onenet-chaos-") as tmp:
+            root = Path(tmp)
+            with (
+                make_progress(console) as progress,
+                cluster_in(root / "cluster", console.log) as cluster,
+                phase(
+                    progress, "chaos runs (chunks published)", args.runs * (len(FAULTS) + 1)
+                ) as adv,
+            ):
+                for n in range(1, args.runs + 1):
+                    workdir = root / f"run-{n}"
+                    workdir.mkdir()
+                    results.append(one_run(n, args, cluster, workdir, adv))
+                    console.log(
+                        f"run {n}: {'passed' if results[-1].passed else 'FAILED'} "
+                        f"in {results[-1].seconds:.0f} s {results[-1].error}"
+                    )
+    finally:
+        # Whatever stopped the runs (the cluster not starting, a SIGTERM, Ctrl-C), the runs
+        # done so far are reported: the tables and the JSON.
+        passed = report(console, args, results)
+    return 0 if results and passed == len(results) == args.runs else 1
+
+
+def report(console: Any, args: argparse.Namespace, results: list[RunResult]) -> int:
+    """Print the runs' table and the per-rule table, write the JSON; returns runs passed."""
     rows = [
         [
             str(r.run),
@@ -377,10 +400,18 @@ def main(argv: list[str] | None = None) -> int:
     passed = sum(r.passed for r in results)
     print_table(
         console,
-        f"Chaos: {passed} of {len(results)} runs passed",
+        f"Chaos: {passed} of {len(results)} runs passed ({args.runs} asked for)",
         ["run", "events", "planted", "fired", "missing", "spurious", "repeated", "s", "result"],
         rows,
         caption="faults per run: " + "; ".join(results[0].faults) if results else None,
+        left=1,
+    )
+    rules = sorted({rule for r in results for rule in r.per_rule})
+    print_table(
+        console,
+        "Chaos: alerts fired / planted, per rule and run",
+        ["rule", *(f"run {r.run}" for r in results)],
+        [[rule, *(per_rule_cell(r, rule) for r in results)] for rule in rules],
         left=1,
     )
     path = write_json(
@@ -393,7 +424,12 @@ def main(argv: list[str] | None = None) -> int:
         args.results_dir,
     )
     console.print(f"results: {path}")
-    return 0 if passed == len(results) else 1
+    return passed
+
+
+def per_rule_cell(result: RunResult, rule: str) -> str:
+    counts = result.per_rule.get(rule)
+    return f"{counts['fired']} / {counts['planted']}" if counts else "-"
 
 
 if __name__ == "__main__":
